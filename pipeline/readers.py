@@ -1,0 +1,275 @@
+"""Inputs: files, directories (recursive) and stdin, as records.
+
+Formats by extension, each also compressed (.gz .bz2 .xz .zst):
+    .jsonl .ndjson .json   one record per line (UTF-8)
+    .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS
+    .html .htm             one article per page: text from an HTML parser, blocks become lines
+stdin ("-") is sniffed: `{` starts JSONL, `<` starts HTML, anything else is text.
+
+Readers stream: JSONL is read a line at a time; a .txt or .html file is one record, so it is read
+whole (memory follows the largest article, not the input). Bad input never stops a run: it becomes a
+Reject (reason and file:line) which the runner sends to the rejects stream and reports on stderr.
+"""
+from __future__ import annotations
+
+import base64
+import bz2
+import gzip
+import io
+import json
+import lzma
+import os
+import sys
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import regex
+
+from pipeline import charset
+from pipeline.records import Reject, derive_id, input_reject, new_record
+
+STAGE = "read"
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+           ".txt": "txt", ".text": "txt", ".html": "html", ".htm": "html"}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which input JSONL fields hold the text, title and id (other schemas than zhclean's)."""
+    text: str = "text"
+    title: str = "title"
+    id: str = "id"
+
+
+class InputError(Exception):
+    """An input path that does not exist or cannot be opened (usage error, not bad data)."""
+
+
+def expand_paths(paths: tuple[str, ...]) -> Iterator[str]:
+    """Files named, and the files of a known format below a directory, in sorted order."""
+    for p in paths or ("-",):
+        if p == "-":
+            yield p
+        elif os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and format_of(name):
+                        yield os.path.join(root, name)
+        elif os.path.exists(p):
+            yield p
+        else:
+            raise InputError(f"{p}: no such file or directory")
+
+
+def format_of(name: str) -> str | None:
+    base = name.lower()
+    for suffix in COMPRESSIONS:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    return FORMATS.get(os.path.splitext(base)[1])
+
+
+def open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if lower.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if lower.endswith(".xz"):
+        return lzma.open(path, "rb")
+    if lower.endswith(".zst"):
+        import zstandard  # only where .zst input is met
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
+    return open(path, "rb")
+
+
+def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
+                only_jsonl: bool = False) -> Iterator[dict]:
+    """Records (dicts) and Rejects from every input, in order."""
+    for path in expand_paths(paths):
+        fmt = "jsonl" if only_jsonl else format_of(path)
+        try:
+            stream = open_binary(path)
+        except OSError as e:
+            yield input_reject(path, None, STAGE, "unreadable", error=e.strerror or str(e))
+            continue
+        try:
+            if fmt is None:  # stdin or an unknown extension named explicitly: sniff
+                stream = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
+                fmt = sniff(stream.peek(512))
+            if fmt == "jsonl":
+                yield from read_jsonl(stream, path, fields)
+            else:
+                yield from read_document(stream.read(), path, fmt)
+        except (OSError, EOFError, lzma.LZMAError) as e:
+            # A truncated or corrupt compressed file: what was read stands, the rest is reported.
+            yield input_reject(path, None, STAGE, "unreadable", error=str(e))
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+
+def sniff(head: bytes) -> str:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return {b"{": "jsonl", b"<": "html"}.get(start, "txt")
+
+
+def read_jsonl(stream: BinaryIO, source: str, fields: FieldMap) -> Iterator[dict]:
+    for lineno, raw in enumerate(stream, 1):
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except UnicodeDecodeError as e:
+            yield input_reject(source, lineno, STAGE, "undecodable",
+                               error=f"not UTF-8 at byte {e.start}",
+                               raw_base64=base64.b64encode(line).decode("ascii"))
+            continue
+        except json.JSONDecodeError as e:
+            yield input_reject(source, lineno, STAGE, "malformed_json",
+                               error=f"{e.msg} at column {e.colno}",
+                               text=line.decode("utf-8", errors="replace"))
+            continue
+        if not isinstance(obj, dict):
+            yield input_reject(source, lineno, STAGE, "not_an_object",
+                               error=f"a JSON {type(obj).__name__}, not an object", value=obj)
+            continue
+        yield jsonl_record(obj, source, lineno, fields)
+
+
+def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap) -> dict:
+    text = obj.pop(fields.text, None)
+    if not isinstance(text, str) or not text.strip():
+        return input_reject(source, lineno, STAGE, "no_text",
+                            error=f"no text in field {fields.text!r}", record=obj)
+    rec_id = obj.pop(fields.id, None)
+    title = obj.pop(fields.title, "")
+    meta = obj.pop("meta", None)
+    record = new_record(
+        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, lineno),
+        source=obj.pop("source", source),
+        title=title if isinstance(title, str) else str(title),
+        text=text,
+        meta=meta if isinstance(meta, dict) else {},
+    )
+    record.update(obj)  # fields zhclean does not know pass through
+    return record
+
+
+def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
+    """A .txt or .html file as one record (or a Reject when nothing could be read from it)."""
+    declared = declared_charset(data) if fmt == "html" else None
+    encoding = charset.detect(data, declared)
+    text, bad_lines = decode_lines(data, encoding)
+    for lineno, raw in bad_lines:
+        yield input_reject(source, lineno, STAGE, "undecodable",
+                           error=f"line {lineno} is not valid {encoding}",
+                           raw_base64=base64.b64encode(raw).decode("ascii"))
+    title = ""
+    if fmt == "html":
+        title, text = html_to_text(text)
+    if not text.strip():
+        yield input_reject(source, None, STAGE, "no_text", error="no text in the file")
+        return
+    meta = {"read": {"format": fmt, "encoding": encoding.replace("-sig", "")}}
+    if bad_lines:
+        meta["read"]["undecodable_lines"] = len(bad_lines)
+    yield new_record(id=derive_id(source, 0), source=source, title=title, text=text, meta=meta)
+
+
+def decode_lines(data: bytes, encoding: str) -> tuple[str, list[tuple[int, bytes]]]:
+    """Decode line by line so one bad line costs that line only. Lines keep their index (a bad line
+    becomes empty); CRLF becomes LF. Newline bytes never occur inside a GBK or Big5 character."""
+    try:
+        return data.decode(encoding).replace("\r\n", "\n"), []
+    except UnicodeDecodeError:
+        pass
+    lines, bad = [], []
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            lines.append(raw.decode(encoding if lineno == 1 else encoding.replace("-sig", "")))
+        except UnicodeDecodeError:
+            bad.append((lineno, raw))
+            lines.append("")
+    return "\n".join(lines).replace("\r\n", "\n"), bad
+
+
+_META_CHARSET = regex.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", regex.I)
+
+
+def declared_charset(data: bytes) -> str | None:
+    m = _META_CHARSET.search(data[:4096])
+    return m.group(1).decode("ascii") if m else None
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; block elements and <br> end a line; <pre> keeps its lines."""
+
+    BLOCKS = frozenset("""address article aside blockquote body br dd details dialog div dl dt
+        fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre
+        section summary table tbody td tfoot th thead tr ul""".split())
+    HIDDEN = frozenset("script style noscript template head title svg".split())
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.hidden = 0
+        self.in_title = False
+        self.pre = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self.in_title = True
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "pre":
+            self.pre += 1
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        elif not self.hidden:
+            self.parts.append(data if self.pre else _HTML_SPACE.sub(" ", data))
+
+
+_HTML_SPACE = regex.compile(r"[ \t\r\n\f]+")
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """(title, text): text lines are the page's blocks, stripped, without empty ones."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = (line.strip() for line in "".join(parser.parts).split("\n"))
+    title = _HTML_SPACE.sub(" ", "".join(parser.title)).strip()
+    return title, "\n".join(line for line in lines if line)
+
+
+def is_reject(item: dict) -> bool:
+    return isinstance(item, Reject)

@@ -1,0 +1,61 @@
+"""The record contract and the reject record.
+
+A record is a plain dict so that fields zhclean does not know pass through untouched:
+
+    id      str   kept from the input, or derived stably from source and position
+    source  str   where the record came from (path as given, or "-" for stdin)
+    title   str   the article's title ("" when unknown)
+    text    str   the article; lines separated by "\n"
+    tokens  list  the words of text (added by segment)
+    meta    dict  what the stages learnt and did (encoding, script, counts, ...)
+
+A reject is what a stage dropped, with the reason:
+
+    id, source, stage, reason      always
+    line, text                     a dropped line: its 0-based index among the lines of the
+                                   record's text as it entered the pipeline, and the line itself
+    field, text                    a dropped field value (e.g. a spam title)
+    record                         a dropped whole record
+    raw_base64                     bytes that could not be decoded
+"""
+from __future__ import annotations
+
+import hashlib
+
+LINE_SEP = "\n"
+
+
+class Reject(dict):
+    """A reject record; a dict (so it serialises as JSON) that the runner can tell from a record."""
+
+
+def derive_id(source: str, position: int) -> str:
+    """A stable id for a record that came without one: same source and position, same id."""
+    digest = hashlib.blake2b(f"{source}\x00{position}".encode("utf-8"), digest_size=8)
+    return digest.hexdigest()
+
+
+def new_record(*, id: str, source: str, title: str, text: str, meta: dict | None = None) -> dict:
+    return {"id": id, "source": source, "title": title, "text": text, "meta": meta or {}}
+
+
+def line_reject(record: dict, stage: str, reason: str, line: int, text: str, **extra) -> Reject:
+    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
+                  reason=reason, line=line, text=text, **extra)
+
+
+def field_reject(record: dict, stage: str, reason: str, field: str, text: str, **extra) -> Reject:
+    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
+                  reason=reason, field=field, text=text, **extra)
+
+
+def record_reject(record: dict, stage: str, reason: str, **extra) -> Reject:
+    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
+                  reason=reason, record=record, **extra)
+
+
+def input_reject(source: str, lineno: int | None, stage: str, reason: str, **extra) -> Reject:
+    """A reject for input that never became a record (bad JSON, undecodable bytes, ...)."""
+    position = lineno if lineno is not None else 0
+    return Reject(id=derive_id(source, position), source=source, stage=stage,
+                  reason=reason, input_line=lineno, **extra)

@@ -1,0 +1,112 @@
+"""Loads the rule files in rules/ (shipped inside the package) and the user's --rules DIRs.
+
+Every rule file is plain text a user can read and extend: `#` starts a comment, blank lines are
+ignored. A user directory holding a file of the same name adds to the shipped one; entries with the
+same key override it (later files win). A broken rule gives a RuleError naming file and line.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import regex
+
+# A user pattern that takes longer than this on one line is a broken rule, not a reason to hang a
+# cron job: matching raises TimeoutError, which the stage reports as a rule error.
+PATTERN_TIMEOUT_SECONDS = 0.25
+
+
+class RuleError(Exception):
+    """A rule file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    path: Path
+    lineno: int
+    fields: tuple[str, ...]
+
+    def where(self) -> str:
+        return f"{self.path}:{self.lineno}"
+
+    def error(self, message: str) -> RuleError:
+        return RuleError(f"{self.where()}: {message}")
+
+
+def shipped_rules_dir() -> Path:
+    return Path(str(resources.files("pipeline.rulefiles")))
+
+
+class Rules:
+    """The shipped rules plus user directories, in override order."""
+
+    def __init__(self, user_dirs: tuple[str, ...] = ()):
+        for d in user_dirs:
+            if not Path(d).is_dir():
+                raise RuleError(f"{d}: --rules must name a directory")
+        self.user_dirs = tuple(user_dirs)
+        self.dirs = (shipped_rules_dir(), *map(Path, user_dirs))
+
+    def files(self, name: str) -> list[Path]:
+        return [d / name for d in self.dirs if (d / name).is_file()]
+
+    def table(self, name: str, min_fields: int = 1, max_fields: int | None = None,
+              sep: str | None = "\t") -> Iterator[RuleLine]:
+        """Rows of a commented table: fields split on `sep` (None: any whitespace)."""
+        for path in self.files(name):
+            yield from read_table(path, min_fields, max_fields, sep)
+
+    def toml(self, name: str) -> dict:
+        merged: dict = {}
+        for path in self.files(name):
+            try:
+                with open(path, "rb") as f:
+                    _deep_merge(merged, tomllib.load(f))
+            except tomllib.TOMLDecodeError as e:
+                raise RuleError(f"{path}: {e}") from None
+        return merged
+
+
+def read_table(path: Path, min_fields: int = 1, max_fields: int | None = None,
+               sep: str | None = "\t") -> Iterator[RuleLine]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RuleError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = tuple(f.strip() for f in line.split(sep)) if sep else tuple(line.split())
+        fields = tuple(f for f in fields if f != "")
+        row = RuleLine(Path(path), lineno, fields)
+        if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
+            want = f"{min_fields}" if max_fields == min_fields else \
+                f"{min_fields} to {max_fields if max_fields is not None else 'any'}"
+            raise row.error(f"expected {want} fields, found {len(fields)}: {raw!r}")
+        yield row
+
+
+def compile_pattern(row: RuleLine, pattern: str, flags: int = 0) -> regex.Pattern:
+    try:
+        return regex.compile(pattern, flags | regex.VERSION1)
+    except regex.error as e:
+        raise row.error(f"bad pattern {pattern!r}: {e}") from None
+
+
+def parse_number(row: RuleLine, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise row.error(f"expected a number, found {value!r}") from None
+
+
+def _deep_merge(into: dict, other: dict) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value

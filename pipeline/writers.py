@@ -1,0 +1,85 @@
+"""JSONL out: stdout, or a file written atomically (a temporary file renamed on success), so a cron
+job never leaves a half-written output behind."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from typing import BinaryIO
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (`| head`): stop quietly."""
+
+
+def dumps(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+class JsonlWriter:
+    """Use as a context manager: the file appears under its name only when the block succeeds."""
+
+    def __init__(self, path: str | None):
+        self.path = None if path in (None, "-") else path
+        self.count = 0
+        self._tmp: str | None = None
+        self._stream: BinaryIO | None = None
+
+    def __enter__(self) -> "JsonlWriter":
+        if self.path is None:
+            self._stream = sys.stdout.buffer
+        else:
+            directory = os.path.dirname(os.path.abspath(self.path))
+            fd, self._tmp = tempfile.mkstemp(prefix=".zhclean-", suffix=".tmp", dir=directory)
+            self._stream = os.fdopen(fd, "wb", buffering=1 << 16)
+        return self
+
+    def write(self, obj: dict) -> None:
+        self.write_bytes(dumps(obj))
+
+    def write_bytes(self, line: bytes) -> None:
+        try:
+            self._stream.write(line)
+        except BrokenPipeError:
+            raise OutputClosed() from None
+        self.count += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.path is None:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                if exc_type is None:
+                    raise OutputClosed() from None
+            return
+        if exc_type is None:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            os.chmod(self._tmp, 0o666 & ~_umask())
+            os.replace(self._tmp, self.path)
+        else:
+            self._stream.close()
+            os.unlink(self._tmp)
+
+
+class NullWriter:
+    """Where rejects go when no --rejects file is named: counted (in stats), not kept."""
+
+    count = 0
+
+    def __enter__(self) -> "NullWriter":
+        return self
+
+    def write(self, obj: dict) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
