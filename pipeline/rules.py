@@ -37,7 +37,11 @@ class RuleLine:
 
 
 def shipped_rules_dir() -> Path:
-    return Path(str(resources.files("pipeline.rulefiles")))
+    try:
+        return Path(str(resources.files("pipeline.rulefiles")))
+    except ModuleNotFoundError:
+        # Run from a source checkout that is not installed: rules/ sits beside pipeline/.
+        return Path(__file__).resolve().parent.parent / "rules"
 
 
 class Rules:

@@ -1,0 +1,140 @@
+"""The command line as users drive it: the golden seed page, the stage chain, shell and cron manners."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SAMPLES, read_jsonl
+from pipeline.writers import JsonlWriter
+
+SEED = SAMPLES / "seed_lstm.txt"
+SEED_TITLE = "LSTM之父:我也是注意力之父!1991年就发表线性复杂度,遥遥领先Transformer 26年"
+
+
+def test_seed_page_comes_out_as_title_and_body_in_simplified(zhclean, tmp_path):
+    rejects = tmp_path / "rejects.jsonl"
+    result = zhclean("run", SEED, "--rejects", rejects)
+    assert result.exit_code == 0, result.stderr
+    [record] = result.records
+    assert record["title"] == SEED_TITLE
+    lines = record["text"].split("\n")
+    assert lines[0] == SEED_TITLE
+    [body] = lines[1:]
+    original_body = SEED.read_text(encoding="utf-8").split("\n")[7]
+    assert body.startswith("新智元报道编辑:LRS【新智元导读】Transformer模型自2017年问世以来")
+    assert len(body) >= 0.98 * len(original_body)  # the whole article, not a fragment
+    for traditional in ("發表", "學界", "機制", "長短期記憶"):
+        assert traditional not in record["text"]
+    for noise in ("无码", "午夜", "<span", "| ", "阅读原文", "版权声明", "暂无评论", "431 0 0"):
+        assert noise not in record["text"]
+    assert record["tokens"] and "Transformer" in record["tokens"]
+
+    dropped = read_jsonl(rejects)
+    line_rejects = {r["line"]: r for r in dropped if r.get("line") is not None}
+    n_lines = len(SEED.read_text(encoding="utf-8").split("\n"))
+    # Every input line is in the output or in the rejects, with a reason.
+    assert sorted([*line_rejects, 2, 7]) == list(range(n_lines))
+    assert line_rejects[0]["reason"] == "spam_title"
+    assert line_rejects[20]["reason"] == "spam_title"
+    assert line_rejects[24]["reason"] == "spam_title" and line_rejects[24]["text"].count("|") > 300
+    assert line_rejects[21]["reason"] == "html" and line_rejects[22]["reason"] == "html"
+    assert line_rejects[9]["reason"] == "boilerplate" and line_rejects[5]["reason"] == "boilerplate"
+    assert line_rejects[1]["reason"] == "blank"
+    assert all(r["stage"] and r["source"] == str(SEED) for r in dropped)
+
+
+def _chain(zhclean, paths, tmp_path):
+    data = zhclean("read", *paths).stdout.encode("utf-8")
+    for stage in ("convert", "despam", "segment"):
+        result = zhclean(stage, input=data)
+        assert result.exit_code == 0, result.stderr
+        data = result.stdout.encode("utf-8")
+    return data
+
+
+def test_stage_chain_equals_run(zhclean, tmp_path):
+    chained = _chain(zhclean, [SAMPLES], tmp_path)
+    fused = zhclean("run", SAMPLES).stdout.encode("utf-8")
+    assert chained == fused
+    assert len(fused.splitlines()) >= 8
+
+
+@pytest.mark.parametrize("stage", ["convert", "despam", "segment"])
+def test_running_a_stage_twice_equals_once(zhclean, stage):
+    records = zhclean("read", SAMPLES).stdout.encode("utf-8")
+    once = zhclean(stage, "-", input=records).stdout
+    twice = zhclean(stage, input=once.encode("utf-8")).stdout
+    assert once == twice and once
+
+
+def test_stage_commands_read_files_too(zhclean, tmp_path):
+    records = tmp_path / "records.jsonl"
+    zhclean("read", SAMPLES / "batch.jsonl", "-o", records)
+    from_file = zhclean("convert", records).stdout
+    from_stdin = zhclean("convert", input=records.read_bytes()).stdout
+    assert from_file == from_stdin and "将军澳线全线通车" in from_file
+
+
+def test_output_file_and_default_rejects_beside_it(zhclean, tmp_path):
+    out = tmp_path / "clean.jsonl"
+    result = zhclean("run", SAMPLES / "batch.jsonl", "-o", out)
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    assert [r["id"] for r in read_jsonl(out)] == ["hk-0059", "cn-0063", "tw-0016"]
+    rejects = read_jsonl(tmp_path / "clean.rejects.jsonl")
+    whole = [r for r in rejects if "record" in r]
+    assert [r["id"] for r in whole] == ["spam-0001"]  # a page that is nothing but spam
+    assert sorted(os.listdir(tmp_path)) == ["clean.jsonl", "clean.rejects.jsonl"]
+
+
+def test_failed_write_leaves_no_file_behind(tmp_path):
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError):
+        with JsonlWriter(str(target)) as out:
+            out.write({"id": "1", "text": "半写"})
+            raise RuntimeError("killed mid-run")
+    assert os.listdir(tmp_path) == []
+
+
+def test_rerun_replaces_the_output_whole(zhclean, tmp_path):
+    out = tmp_path / "clean.jsonl"
+    zhclean("run", SAMPLES / "batch.jsonl", "-o", out)
+    first = out.read_bytes()
+    zhclean("run", SAMPLES / "batch.jsonl", "-o", out)
+    assert out.read_bytes() == first
+
+
+def test_broken_rule_file_names_file_and_line(zhclean, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "boilerplate.txt").write_text("# mine\n^(unclosed\n", encoding="utf-8")
+    result = zhclean("despam", "--rules", rules, input=b'{"text": "x"}\n')
+    assert result.exit_code == 3
+    assert f"{rules / 'boilerplate.txt'}:2" in result.stderr and "Traceback" not in result.stderr
+
+
+def _big_jsonl(tmp_path, n=3000):
+    path = tmp_path / "big.jsonl"
+    line = (SAMPLES / "batch.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    path.write_text("\n".join([line] * n) + "\n", encoding="utf-8")
+    return path
+
+
+def test_head_ends_quietly(tmp_path):
+    big = _big_jsonl(tmp_path)
+    proc = subprocess.run(
+        f"{sys.executable} -m pipeline run {big} | head -n 1",
+        shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
+    assert proc.stderr == b""
+    assert json.loads(proc.stdout)["id"] == "hk-0059"
+    status = subprocess.run(
+        f"set -o pipefail; {sys.executable} -m pipeline run {big} | head -n 1 >/dev/null",
+        shell=True, capture_output=True, executable="/bin/bash")
+    assert status.returncode == 0 and status.stderr == b""
+
+
+def test_help_lists_every_stage(zhclean):
+    out = zhclean("--help").stdout
+    for command in ("read", "convert", "despam", "segment", "run"):
+        assert command in out

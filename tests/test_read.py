@@ -1,0 +1,166 @@
+"""The read stage: formats, compression, encodings, stdin, and bad input that must not stop a run."""
+import base64
+import bz2
+import gzip
+import json
+import lzma
+
+import pytest
+import zstandard
+
+from conftest import SAMPLES, read_jsonl
+from pipeline import charset
+from pipeline.readers import html_to_text
+
+# Real sentences (UD Chinese GSD, CC BY-SA 4.0): Traditional and its Simplified reference.
+TRAD = ["北極土著民族一直與外界接觸甚少，直到現代，與其他地區的交流才開始變得頻繁。",
+        "華爾街的公司反對政府的監督與管制。",
+        "隨後愛斯基摩人和維京人相繼定居於此。"]
+SIMP = ["北极土著民族一直与外界接触甚少，直到现代，与其他地区的交流才开始变得频繁。",
+        "华尔街的公司反对政府的监督与管制。",
+        "随后爱斯基摩人和维京人相继定居于此。"]
+
+
+def test_gbk_file_is_detected_and_decoded(zhclean, tmp_path):
+    path = tmp_path / "news.txt"
+    path.write_bytes("\r\n".join(SIMP).encode("gbk"))
+    [record] = zhclean("read", path).records
+    assert record["meta"]["read"] == {"format": "txt", "encoding": "gb18030"}
+    assert record["text"] == "\n".join(SIMP)  # CRLF becomes LF
+
+
+def test_big5_file_is_detected_and_decoded(zhclean, tmp_path):
+    path = tmp_path / "news.txt"
+    path.write_bytes("\n".join(TRAD).encode("big5"))
+    [record] = zhclean("read", path).records
+    assert record["meta"]["read"]["encoding"] == "big5hkscs"
+    assert record["text"] == "\n".join(TRAD)
+
+
+@pytest.mark.parametrize("sentence", TRAD + SIMP)
+def test_one_short_sentence_is_enough_to_tell_gbk_from_big5(sentence):
+    for codec, expected in (("gbk", "gb18030"), ("big5", "big5hkscs")):
+        try:
+            data = sentence.encode(codec)
+        except UnicodeEncodeError:
+            continue  # a Simplified character Big5 cannot hold
+        assert charset.detect(data) == expected
+
+
+def test_utf8_with_bom_is_read_without_the_bom(zhclean, tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + SIMP[1].encode("utf-8"))
+    [record] = zhclean("read", path).records
+    assert record["text"] == SIMP[1]
+    assert record["meta"]["read"]["encoding"] == "utf-8"
+
+
+def test_samples_in_every_encoding_are_read(zhclean):
+    records = zhclean("read", SAMPLES).records
+    encodings = {r["source"].rsplit("/", 1)[-1]: r["meta"].get("read", {}).get("encoding")
+                 for r in records}
+    assert encodings["gbk_arctic.txt"] == "gb18030"
+    assert encodings["big5_wallstreet.txt"] == "big5hkscs"
+    assert encodings["seed_lstm.txt"] == "utf-8"
+
+
+def test_html_blocks_become_lines_and_hidden_text_is_skipped():
+    html = ("<html><head><title>標題 &amp; 網站</title><style>p{}</style></head><body>"
+            "<script>var s='<p>不是正文</p>';</script><h1>華爾街</h1>"
+            f"<p>{TRAD[1]}<br>{TRAD[2]}</p><div>  第二   段 </div></body></html>")
+    title, text = html_to_text(html)
+    assert title == "標題 & 網站"
+    assert text.split("\n") == ["華爾街", TRAD[1], TRAD[2], "第二 段"]
+
+
+def test_html_meta_charset_is_honoured(zhclean, tmp_path):
+    page = f'<html><head><meta charset="big5"><title>新聞</title></head><body><p>{TRAD[0]}</p>'
+    path = tmp_path / "page.htm"
+    path.write_bytes(page.encode("big5"))
+    [record] = zhclean("read", path).records
+    assert record["title"] == "新聞" and record["text"] == TRAD[0]
+    assert record["meta"]["read"] == {"format": "html", "encoding": "big5hkscs"}
+
+
+@pytest.mark.parametrize("suffix,compress", [
+    (".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress),
+    (".zst", lambda b: zstandard.ZstdCompressor().compress(b))])
+def test_compressed_inputs(zhclean, tmp_path, suffix, compress):
+    jsonl = tmp_path / f"batch.jsonl{suffix}"
+    jsonl.write_bytes(compress(json.dumps({"id": "a", "text": SIMP[0]}, ensure_ascii=False)
+                               .encode("utf-8") + b"\n"))
+    txt = tmp_path / f"article.txt{suffix}"
+    txt.write_bytes(compress(TRAD[1].encode("big5")))
+    records = zhclean("read", jsonl, txt).records
+    assert [r["text"] for r in records] == [SIMP[0], TRAD[1]]
+
+
+def test_other_schemas_map_onto_the_record_and_unknown_fields_pass_through(zhclean, tmp_path):
+    path = tmp_path / "crawl.jsonl"
+    path.write_text(json.dumps({"doc_id": 7, "headline": "华尔街", "content": SIMP[1],
+                                "url": "https://example.com/1", "lang": "zh"},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    [record] = zhclean("read", path, "--text-field", "content", "--title-field", "headline",
+                       "--id-field", "doc_id").records
+    assert record["id"] == "7" and record["title"] == "华尔街" and record["text"] == SIMP[1]
+    assert record["url"] == "https://example.com/1" and record["lang"] == "zh"
+    assert "content" not in record and "headline" not in record
+
+
+def test_ids_are_derived_stably_when_missing(zhclean, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps({"text": s}, ensure_ascii=False) for s in SIMP),
+                    encoding="utf-8")
+    first = [r["id"] for r in zhclean("read", path).records]
+    again = [r["id"] for r in zhclean("read", path).records]
+    assert first == again and len(set(first)) == 3
+
+
+def test_stdin_is_sniffed(zhclean):
+    jsonl = json.dumps({"id": "x", "text": SIMP[0]}, ensure_ascii=False) + "\n"
+    assert zhclean("read", "-", input=jsonl.encode()).records[0]["id"] == "x"
+    [record] = zhclean("read", input=TRAD[0].encode("big5")).records
+    assert record["text"] == TRAD[0] and record["source"] == "-"
+
+
+def test_bad_lines_are_reported_rejected_and_the_run_goes_on(zhclean, tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"id": "ok1", "text": SIMP[0]}, ensure_ascii=False).encode(),
+             b'{"id": "broken", "text": ',
+             json.dumps({"id": "empty", "text": "  "}).encode(),
+             b'{"id": "gbk", "text": "' + SIMP[1].encode("gbk") + b'"}',
+             b'["not", "an", "object"]',
+             json.dumps({"id": "ok2", "text": SIMP[2]}, ensure_ascii=False).encode()]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rejects = tmp_path / "rejects.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1
+    assert [r["id"] for r in result.records] == ["ok1", "ok2"]
+    err = result.stderr.splitlines()
+    assert len(err) == 4 and f"{path}:2: malformed json" in err[0]
+    assert f"{path}:3: no text" in err[1] and f"{path}:4: undecodable" in err[2]
+    assert f"{path}:5: not an object" in err[3]
+    got = {r["input_line"]: r for r in read_jsonl(rejects)}
+    assert {n: got[n]["reason"] for n in got} == {
+        2: "malformed_json", 3: "no_text", 4: "undecodable", 5: "not_an_object"}
+    assert base64.b64decode(got[4]["raw_base64"]) == lines[3]  # the bytes are not lost
+    assert got[2]["text"] == lines[1].decode()
+
+
+def test_undecodable_line_in_a_text_file_costs_only_that_line(zhclean, tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_bytes(SIMP[0].encode("gbk") + b"\n\xff\xfe\xfd\n" + SIMP[1].encode("gbk"))
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1 and f"{path}:2: undecodable" in result.stderr
+    [record] = result.records
+    assert record["text"].split("\n") == [SIMP[0], "", SIMP[1]]  # line indices kept
+    [reject] = read_jsonl(rejects)
+    assert reject["input_line"] == 2 and base64.b64decode(reject["raw_base64"]) == b"\xff\xfe\xfd"
+
+
+def test_missing_input_is_a_usage_error_without_traceback(zhclean, tmp_path):
+    result = zhclean("read", tmp_path / "nope.txt")
+    assert result.exit_code == 2
+    assert "nope.txt: no such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
