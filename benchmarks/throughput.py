@@ -83,7 +83,8 @@ class Run:
     seconds: float
     cpu: float
     max_rss_mb: float  # the largest single process (getrusage)
-    tree_rss_mb: float  # the largest sum over the process tree (sampled from /proc)
+    tree_rss_mb: float  # the peak sum of RSS over the process tree (sampled from /proc)
+    tree_pss_mb: float  # the same for PSS: pages shared by processes (fork, libraries) count once
 
 
 def tree_pids(root: int) -> list[int]:
@@ -100,27 +101,32 @@ def tree_pids(root: int) -> list[int]:
     return pids
 
 
-def rss_kb(pid: int) -> int:
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process, in kB."""
+    found = {}
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                key, _, value = line.partition(":")
+                if key in ("Rss", "Pss"):
+                    found[key] = int(value.split()[0])
     except OSError:
         pass
-    return 0
+    return found.get("Rss", 0), found.get("Pss", 0)
 
 
 def timed(name: str, cmd: str | list, stdin=None, stdout=None) -> Run:
     """Run a command (a list, or a shell line), sampling the RSS of its process tree."""
-    peak = [0]
+    peak = [0, 0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), stdin=stdin, stdout=stdout)
     done = threading.Event()
 
     def sample():
         while not done.wait(0.05):
-            peak[0] = max(peak[0], sum(rss_kb(p) for p in tree_pids(proc.pid)))
+            tree = [memory_kb(p) for p in tree_pids(proc.pid)]
+            peak[0] = max(peak[0], sum(rss for rss, _ in tree))
+            peak[1] = max(peak[1], sum(pss for _, pss in tree))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -132,7 +138,7 @@ def timed(name: str, cmd: str | list, stdin=None, stdout=None) -> Run:
     if proc.returncode not in (0, 1):
         sys.exit(f"{name}: exit status {proc.returncode}")
     return Run(name, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-               peak[0] / 1024)
+               peak[0] / 1024, peak[1] / 1024)
 
 
 def ensure_opencc() -> list[str]:
@@ -166,16 +172,16 @@ def throughput(args, docs, work: Path) -> None:
     outputs = {}
     for jobs in (1, args.jobs):
         out = work / f"jobs{jobs}.jsonl"
+        command = zhclean(jsonl, "--jobs", jobs, "--rejects", work / f"jobs{jobs}.rejects.jsonl")
         with open(out, "wb") as sink:
-            runs.append(timed(f"zhclean run --jobs {jobs}", zhclean(jsonl, "--jobs", jobs,
-                                                                      "--rejects", work / f"jobs{jobs}.rejects.jsonl"),
-                              stdout=sink))
+            runs.append(timed(f"zhclean run --jobs {jobs}", command, stdout=sink))
         outputs[jobs] = out.read_bytes()
     print(f"load average before: {args.load_before}, now: {os.getloadavg()[0]:.2f}")
-    print(f"{'':48}{'seconds':>9}{'MB/s':>8}{'cpu s':>8}{'max RSS':>9}{'tree RSS':>10}")
+    print(f"{'':48}{'seconds':>9}{'MB/s':>8}{'cpu s':>8}{'max RSS':>9}{'tree RSS':>10}"
+          f"{'tree PSS':>10}")
     for r in runs:
         print(f"{r.name:48}{r.seconds:9.2f}{text_bytes / MB / r.seconds:8.2f}{r.cpu:8.2f}"
-              f"{r.max_rss_mb:8.0f}M{r.tree_rss_mb:9.0f}M")
+              f"{r.max_rss_mb:8.0f}M{r.tree_rss_mb:9.0f}M{r.tree_pss_mb:9.0f}M")
     by = {r.name: r for r in runs}
     one, many = by["zhclean run --jobs 1"], by[f"zhclean run --jobs {args.jobs}"]
     if not args.skip_shell:
@@ -188,7 +194,7 @@ def throughput(args, docs, work: Path) -> None:
 
 def memory(args, docs, work: Path) -> None:
     print(f"memory: zhclean run --jobs {args.jobs}, output to /dev/null")
-    print(f"{'input':>10}{'seconds':>9}{'MB/s':>8}{'max RSS':>9}{'tree RSS':>10}")
+    print(f"{'input':>10}{'seconds':>9}{'MB/s':>8}{'max RSS':>9}{'tree RSS':>10}{'tree PSS':>10}")
     for size in (args.small_mb, args.memory_mb):
         jsonl = work / f"memory-{size}.jsonl"
         write_corpus(docs, jsonl, None, size * MB)
@@ -197,7 +203,7 @@ def memory(args, docs, work: Path) -> None:
             r = timed(f"{size} MB", zhclean(jsonl, "--jobs", args.jobs), stdout=sink)
         jsonl.unlink()
         print(f"{real / MB:8.0f}MB{r.seconds:9.1f}{real / MB / r.seconds:8.2f}"
-              f"{r.max_rss_mb:8.0f}M{r.tree_rss_mb:9.0f}M")
+              f"{r.max_rss_mb:8.0f}M{r.tree_rss_mb:9.0f}M{r.tree_pss_mb:9.0f}M")
 
 
 def main() -> None:

@@ -5,25 +5,31 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from functools import wraps
 
 import click
 
 from pipeline import __version__
+from pipeline import config as configfile
 from pipeline.readers import FieldMap, InputError, expand_paths, read_inputs
 from pipeline.rules import RuleError
+from pipeline import parallel
 from pipeline.runner import Stats, run_stream
+from pipeline.state import State, StateError, StateLocked
 from pipeline.stages import ORDER, Settings, build_stages
 from pipeline.stages.convert import CONFIGS, ConvertOptions
 from pipeline.stages.despam import DespamOptions
-from pipeline.stages.segment import ENGINES, FORMATS, MODES, SegmentOptions
+from pipeline.stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
 from pipeline.writers import JsonlWriter, NullWriter, OutputClosed
 
 # Exit statuses (documented in the README).
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # the run finished, but some input could not be read (see stderr, rejects)
 EXIT_USAGE = 2  # bad options or a missing input path (Click uses 2 as well)
-EXIT_RULES = 3  # a rule file is broken
+EXIT_RULES = 3  # a rule file, the --config file or the --state file is broken
+EXIT_CONFIG = EXIT_RULES
+EXIT_LOCKED = 4  # another run holds the --state file
 
 log = logging.getLogger("zhclean")
 
@@ -44,6 +50,20 @@ output_options = _compose(
                       "Default with -o OUT: OUT's name with .rejects.jsonl."),
     click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
     click.option("-v", "--verbose", is_flag=True, help="Print a summary on stderr."),
+    click.option("--stats", "stats_path", type=click.Path(dir_okay=False),
+                 help="Write a JSON summary here: records in and out, rejects by stage and "
+                      "reason, inputs, bytes, seconds, MB/s."),
+)
+batch_options = _compose(
+    click.option("--state", type=click.Path(dir_okay=False),
+                 help="SQLite state: skip inputs processed before, deduplicate across runs, "
+                      "lock out a second run, recover from a killed one."),
+    click.option("--dedup/--no-dedup", default=None,
+                 help="Drop exact and near duplicate articles (rejects: duplicate_of). "
+                      "Default: on with --state, off without."),
+    click.option("--near-dup-threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+                 show_default=True, help="Jaccard similarity of character 5-grams from which "
+                                         "an article is a near duplicate; 1 means exact only."),
 )
 read_options = _compose(
     click.option("--text-field", default="text", show_default=True,
@@ -61,9 +81,16 @@ convert_options = _compose(
                  show_default=True, help="OpenCC configuration; auto picks one per record."),
     click.option("--keep-quotes", is_flag=True, help="Keep corner quotes 「」『』 as they are."),
 )
+
+
+def segmenter_option(name: str):
+    """`segment --engine`; on `run` it is --segmenter, as --engine picks local or Ray there."""
+    return click.option(
+        name, "segment_engine", type=click.Choice(ENGINES), default="jieba-rs", show_default=True,
+        help="jieba-rs (fast) or jieba (the reference Python package).")
+
+
 segment_options = _compose(
-    click.option("--engine", "segment_engine", type=click.Choice(ENGINES), default="jieba-rs",
-                 show_default=True, help="jieba-rs (fast) or jieba (the reference Python package)."),
     click.option("--mode", type=click.Choice(MODES), default="accurate", show_default=True),
     click.option("--hmm/--no-hmm", default=True, show_default=True,
                  help="Find words missing from the dictionary with jieba's HMM."),
@@ -72,12 +99,17 @@ segment_options = _compose(
     click.option("--remove-stopwords", is_flag=True, help="Drop stopwords from tokens."),
     click.option("--stopwords", type=click.Path(exists=True, dir_okay=False),
                  help="A stopword list replacing rules/stopwords.txt (implies removal)."),
-    click.option("--pos", is_flag=True, help="Add part-of-speech tags (pos field)."),
+    click.option("--pos", is_flag=True,
+                 help="Add jieba's part-of-speech tags as a pos field parallel to tokens "
+                      "(accurate mode)."),
     click.option("--format", "token_format", type=click.Choice(FORMATS), default="list",
-                 show_default=True, help="tokens as a JSON list, or one space-joined string."),
+                 show_default=True,
+                 help="tokens (and pos) as a JSON list, or text: one space-joined string."),
     click.option("--keep-script", is_flag=True,
-                 help="Tokens in the original (Traditional) characters, boundaries from the "
-                      "converted text."),
+                 help="Tokens in the characters of the text as it reaches segment, with the "
+                      "boundaries found on its OpenCC t2s conversion (accurate mode). For "
+                      "Traditional tokens, leave convert out: zhclean read | zhclean despam | "
+                      "zhclean segment --keep-script."),
 )
 
 
@@ -106,10 +138,16 @@ def default_rejects_path(output: str | None) -> str | None:
 def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
+    if opts.get("explain"):
+        explain_inputs(paths, opts, only_jsonl=only_jsonl)
+        return
     try:
         list(expand_paths(paths))  # every input must exist before anything is written
-        stages = list(zip(stage_names, build_stages(stage_names, settings_from(opts))))
-    except InputError as e:
+        if not paths and sys.stdin.isatty():
+            raise InputError("no input: name files or directories, or pipe JSONL into stdin")
+        settings = settings_from(opts)
+        stages = list(zip(stage_names, build_stages(stage_names, settings)))
+    except (InputError, OptionsError) as e:
         raise click.UsageError(str(e)) from None
     except RuleError as e:
         click.echo(f"zhclean: rule error: {e}", err=True)
@@ -118,22 +156,89 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                       id=opts.get("id_field", "id"))
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
+    started = time.monotonic()
     try:
-        with JsonlWriter(opts.get("output")) as out, \
-                (JsonlWriter(rejects_path) if rejects_path else NullWriter()) as rejects:
-            run_stream(read_inputs(paths, fields, only_jsonl=only_jsonl), stages, out, rejects,
-                       stats)
+        with State(opts.get("state")) as state:
+            inputs, stats.inputs_skipped = state.select(paths)
+            if state.persistent and not inputs:
+                log.info("nothing to do: %d inputs unchanged since the last run",
+                         stats.inputs_skipped)
+                state.commit()
+            else:
+                stats.inputs_read = len(inputs)
+                stats.bytes_in = sum(os.path.getsize(i.path) for i in inputs if i.path != "-")
+                selected = tuple(i.path for i in inputs)
+                out_writer = state.writer(opts.get("output"))
+                rejects_writer = state.writer(rejects_path) if rejects_path else NullWriter()
+                state.begin()
+                sink_for = _dedup_sink(state, opts, stats)
+                with out_writer as out, rejects_writer as rejects:
+                    sink = sink_for(out, rejects)
+                    jobs = opts.get("jobs") or 1
+                    if jobs > 1:
+                        parallel.run_parallel(
+                            _progress(read_inputs(selected, fields, only_jsonl,
+                                                  chunk_bytes=parallel.CHUNK_BYTES), stats, opts),
+                            stages, settings, sink, rejects, stats, jobs=jobs,
+                            keep_rejects=rejects_path is not None)
+                    else:
+                        run_stream(_progress(read_inputs(selected, fields, only_jsonl=only_jsonl),
+                                             stats, opts), stages, sink, rejects, stats)
+                state.commit()
+    except StateLocked as e:
+        click.echo(f"zhclean: {e}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except StateError as e:
+        click.echo(f"zhclean: state error: {e}", err=True)
+        sys.exit(EXIT_CONFIG)
     except OutputClosed:
         _silence_stdout()
         sys.exit(EXIT_OK)
     except RuleError as e:
         click.echo(f"zhclean: rule error: {e}", err=True)
         sys.exit(EXIT_RULES)
+    stats.seconds = time.monotonic() - started
+    if opts.get("stats_path"):
+        with JsonlWriter(opts["stats_path"]) as f:  # one JSON object, written atomically
+            f.write(stats.summary())
     if opts.get("verbose"):
-        s = stats.as_dict()
-        click.echo(f"zhclean: {s['records_in']} records in, {s['records_out']} out, "
-                   f"{s['input_errors']} input errors, rejects {s['rejects']}", err=True)
+        _print_summary(stats)
     sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)
+
+
+def _dedup_sink(state: State, opts: dict, stats: Stats):
+    """(out, rejects) -> where the records go: out itself, or a DedupFilter in front of it."""
+    dedup = opts.get("dedup")
+    if not (dedup or (dedup is None and state.persistent)):
+        return lambda out, rejects: out
+    from pipeline.dedup import DedupError, DedupFilter, Deduper, DedupOptions  # numpy, scipy
+
+    try:
+        deduper = Deduper(state.conn, DedupOptions(near_threshold=opts["near_dup_threshold"]))
+    except DedupError as e:
+        raise StateError(f"{state.path}: {e}") from None
+    return lambda out, rejects: DedupFilter(deduper, out, rejects, stats)
+
+
+def _progress(items, stats: Stats, opts: dict):
+    """items unchanged; on a terminal (stderr), a status line redrawn twice a second."""
+    if opts.get("quiet") or not sys.stderr.isatty():
+        yield from items
+        return
+    shown = 0.0
+    for item in items:
+        if time.monotonic() - shown >= 0.5:
+            shown = time.monotonic()
+            click.echo(f"\rzhclean: {stats.records_in} records in, {stats.records_out} out",
+                       err=True, nl=False)
+        yield item
+    click.echo("\r\033[K", err=True, nl=False)
+
+
+def _print_summary(stats: Stats) -> None:
+    s = stats.as_dict()
+    click.echo(f"zhclean: {s['records_in']} records in, {s['records_out']} out, "
+               f"{s['input_errors']} input errors, rejects {s['rejects']}", err=True)
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
@@ -163,8 +268,22 @@ def _stage_command(name: str, extra_options, help_text: str):
     return command
 
 
+def _load_config(ctx: click.Context, param, path: str | None) -> None:
+    if path:
+        try:
+            ctx.default_map = configfile.default_map(ctx.command, path)
+        except configfile.ConfigError as e:
+            click.echo(f"zhclean: config error: {e}", err=True)
+            ctx.exit(EXIT_CONFIG)
+        ctx.meta["zhclean.config"] = os.path.abspath(path)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zhclean")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="ZHCLEAN_CONFIG",
+              callback=_load_config, expose_value=False, is_eager=True,
+              help="A TOML file of options, a table per command (see `zhclean config show`); "
+                   "flags override it. Default: $ZHCLEAN_CONFIG.")
 def main():
     """Clean dirty Chinese news pages into Simplified, segmented JSONL.
 
@@ -183,18 +302,123 @@ def read(paths, **opts):
 
 _stage_command("convert", convert_options,
                "Normalise and convert Traditional text to Simplified (Simplified is left alone).")
-_stage_command("despam", _compose(), "Drop SEO spam, HTML residue, page chrome and blank lines.")
-_stage_command("segment", segment_options, "Segment text into words (tokens).")
+_stage_command("despam", _compose(click.option(
+    "--explain", is_flag=True, help="Print each line with its decision, reason and score "
+                                    "instead of writing records.")),
+    "Drop SEO spam, HTML residue, page chrome and blank lines.")
+
+EXPLAIN_COLOURS = {None: "green", "spam_title": "red", "html": "magenta",
+                   "boilerplate": "yellow", "mojibake": "cyan", "blank": "bright_black"}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@read_options
+@rules_option
+def explain(paths, **opts):
+    """Show why despam keeps or drops each line of raw or JSONL input (coloured on a terminal)."""
+    execute(paths, (), dict(opts, explain=True), only_jsonl=False)
+
+
+def explain_inputs(paths, opts, *, only_jsonl: bool) -> None:
+    """Each record's lines as despam decides them: index, decision, score, line, evidence."""
+    try:
+        list(expand_paths(paths))
+        despammer = build_stages(("despam",), settings_from(opts))[0]
+    except InputError as e:
+        raise click.UsageError(str(e)) from None
+    except RuleError as e:
+        click.echo(f"zhclean: rule error: {e}", err=True)
+        sys.exit(EXIT_RULES)
+    fields = FieldMap(text=opts.get("text_field", "text"), title=opts.get("title_field", "title"),
+                      id=opts.get("id_field", "id"))
+    try:
+        for record in read_inputs(paths, fields, only_jsonl=only_jsonl):
+            if "text" not in record:
+                continue
+            click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}",
+                        bold=True)
+            for d in despammer.decide(record["text"].split("\n")):
+                label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
+                evidence = f"  [{d.evidence}]" if d.evidence else ""
+                click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
+    except RuleError as e:
+        click.echo(f"zhclean: rule error: {e}", err=True)
+        sys.exit(EXIT_RULES)
+    sys.exit(EXIT_OK)
+_stage_command("segment", _compose(segmenter_option("--engine"), segment_options),
+               "Segment text into words (tokens).")
 
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @read_options
 @convert_options
+@segmenter_option("--segmenter")
 @segment_options
 @rules_option
 @output_options
-def run(paths, **opts):
-    """Read and run every stage in one process: equal to
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=parallel.default_jobs,
+              show_default="all cores", help="Worker processes; output stays in input order.")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="ray: Ray Data; one output and one rejects shard per input file, in the "
+                   "new directories -o DIR and --rejects DIR.")
+@click.option("--address", help="--engine ray: the Ray cluster to join (e.g. auto); "
+                                "default: start Ray on this machine.")
+@batch_options
+def run(paths, engine, address, **opts):
+    """Read and run every stage in one pass: equal to
     `zhclean read ... | zhclean convert | zhclean despam | zhclean segment`."""
+    if engine == "ray" and (opts.get("state") or opts.get("dedup")):
+        raise click.UsageError("--state and --dedup work with --engine local only")
+    if engine == "ray":
+        run_on_ray(paths, opts, address)
     execute(paths, ORDER, opts, only_jsonl=False)
+
+
+def run_on_ray(paths, opts, address) -> None:
+    """--engine ray: input files are shards; each gives an output shard and a rejects shard."""
+    _setup_logging(opts.get("quiet"), opts.get("verbose"))
+    output = opts.get("output")
+    if output in (None, "-") or "-" in paths or not paths:
+        raise click.UsageError("--engine ray reads named files and writes shards: "
+                               "give input paths and -o DIR")
+    try:
+        from pipeline.engines import ray as ray_engine
+    except ImportError:
+        raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
+    try:
+        files = list(expand_paths(paths))
+        settings = settings_from(opts)
+        build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
+    except InputError as e:
+        raise click.UsageError(str(e)) from None
+    except RuleError as e:
+        click.echo(f"zhclean: rule error: {e}", err=True)
+        sys.exit(EXIT_RULES)
+    fields = FieldMap(text=opts["text_field"], title=opts["title_field"], id=opts["id_field"])
+    stats = ray_engine.run(files, ORDER, settings, fields, output,
+                           opts.get("rejects") or output.rstrip("/") + ".rejects", address)
+    if opts.get("verbose"):
+        _print_summary(stats)
+    sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)
+
+
+@main.group("config")
+def config_group():
+    """The configuration file (--config FILE or $ZHCLEAN_CONFIG)."""
+
+
+@config_group.command("show")
+@click.argument("commands", nargs=-1)
+@click.pass_context
+def config_show(ctx, commands):
+    """Print the options every command runs with when no flag is given, as TOML (the file's
+    values over the built-in defaults); COMMANDS limits it to those commands."""
+    root = ctx.find_root()
+    tables = configfile.effective(main, root.default_map)
+    unknown = [c for c in commands if c not in tables]
+    if unknown:
+        raise click.UsageError(f"no such command: {', '.join(unknown)}")
+    click.echo(configfile.to_toml({c: tables[c] for c in commands or tables},
+                                  root.meta.get("zhclean.config")), nl=False)

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import regex
 
@@ -92,8 +92,9 @@ def open_binary(path: str) -> BinaryIO:
 
 
 def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
-                only_jsonl: bool = False) -> Iterator[dict]:
-    """Records (dicts) and Rejects from every input, in order."""
+                only_jsonl: bool = False, chunk_bytes: int | None = None) -> Iterator[dict]:
+    """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
+    of about that size stand in for the records, so that worker processes do the parsing."""
     for path in expand_paths(paths):
         fmt = "jsonl" if only_jsonl else format_of(path)
         try:
@@ -105,7 +106,9 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             if fmt is None:  # stdin or an unknown extension named explicitly: sniff
                 stream = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
                 fmt = sniff(stream.peek(512))
-            if fmt == "jsonl":
+            if chunk_bytes:
+                yield from unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
+            elif fmt == "jsonl":
                 yield from read_jsonl(stream, path, fields)
             else:
                 yield from read_document(stream.read(), path, fmt)
@@ -122,8 +125,54 @@ def sniff(head: bytes) -> str:
     return {b"{": "jsonl", b"<": "html"}.get(start, "txt")
 
 
-def read_jsonl(stream: BinaryIO, source: str, fields: FieldMap) -> Iterator[dict]:
-    for lineno, raw in enumerate(stream, 1):
+@dataclass(frozen=True)
+class Unparsed:
+    """Input bytes not parsed yet: JSONL lines (the first being line first_lineno of source), or
+    a whole .txt/.html file. parse() gives what read_inputs would have given in their place."""
+    source: str
+    fmt: str
+    data: tuple[bytes, ...]
+    size: int
+    fields: FieldMap = FieldMap()
+    first_lineno: int = 1
+
+    def parse(self) -> Iterator[dict]:
+        if self.fmt == "jsonl":
+            return read_jsonl(self.data, self.source, self.fields, self.first_lineno)
+        return read_document(self.data[0], self.source, self.fmt)
+
+
+def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
+                    chunk_bytes: int) -> Iterator[Unparsed]:
+    if fmt != "jsonl":
+        data = stream.read()
+        yield Unparsed(source, fmt, (data,), len(data))
+        return
+    lines: list[bytes] = []
+    size, first = 0, 1
+
+    def chunk() -> Unparsed:
+        return Unparsed(source, fmt, tuple(lines), size, fields, first)
+
+    try:
+        for line in stream:
+            lines.append(line)
+            size += len(line)
+            if size >= chunk_bytes:
+                yield chunk()
+                first += len(lines)
+                lines, size = [], 0
+    except (OSError, EOFError, lzma.LZMAError):
+        if lines:  # the lines before a read error stand, as they do when parsing in place
+            yield chunk()
+        raise
+    if lines:
+        yield chunk()
+
+
+def read_jsonl(stream: Iterable[bytes], source: str, fields: FieldMap,
+               first_lineno: int = 1) -> Iterator[dict]:
+    for lineno, raw in enumerate(stream, first_lineno):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue

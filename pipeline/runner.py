@@ -17,6 +17,18 @@ class Stats:
     records_out: int = 0
     input_errors: int = 0
     rejects: Counter = field(default_factory=Counter)  # (stage, reason) -> count
+    # Set by the command for the whole run (not per worker chunk): --stats and the progress line.
+    inputs_read: int = 0
+    inputs_skipped: int = 0  # unchanged since the last run with the same --state
+    bytes_in: int = 0  # size on disk of the input files read (stdin is not counted)
+    seconds: float = 0.0
+
+    def merge(self, other: "Stats") -> None:
+        """Add the counts of another run (a worker's chunk)."""
+        self.records_in += other.records_in
+        self.records_out += other.records_out
+        self.input_errors += other.input_errors
+        self.rejects.update(other.rejects)
 
     def as_dict(self) -> dict:
         by_stage: dict = {}
@@ -24,6 +36,13 @@ class Stats:
             by_stage.setdefault(stage, {})[reason] = n
         return {"records_in": self.records_in, "records_out": self.records_out,
                 "input_errors": self.input_errors, "rejects": by_stage}
+
+    def summary(self) -> dict:
+        """as_dict with the run's inputs, bytes and speed: what --stats writes."""
+        mb_per_s = self.bytes_in / 1e6 / self.seconds if self.seconds else 0.0
+        return {**self.as_dict(), "inputs_read": self.inputs_read,
+                "inputs_skipped": self.inputs_skipped, "bytes_in": self.bytes_in,
+                "seconds": round(self.seconds, 3), "mb_per_s": round(mb_per_s, 3)}
 
 
 Stage = Callable[[dict], tuple]
@@ -44,11 +63,12 @@ def apply_stages(record: dict, stages: list[tuple[str, Stage]]) -> tuple[dict | 
 
 
 def run_stream(items: Iterable[dict], stages: list[tuple[str, Stage]], out, rejects_out,
-               stats: Stats) -> None:
+               stats: Stats, on_input_error: Callable[[Reject], None] | None = None) -> None:
+    """on_input_error: where input errors are reported (default: logged on stderr)."""
     for item in items:
         if isinstance(item, Reject):
             stats.input_errors += 1
-            report(item)
+            (on_input_error or report)(item)
             record, rejects = None, [item]
         else:
             stats.records_in += 1

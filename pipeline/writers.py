@@ -13,8 +13,11 @@ class OutputClosed(Exception):
     """The reader of stdout went away (`| head`): stop quietly."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per line
+
+
 def dumps(obj: dict) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    return _ENCODER.encode(obj).encode("utf-8") + b"\n"
 
 
 class JsonlWriter:
@@ -38,12 +41,13 @@ class JsonlWriter:
     def write(self, obj: dict) -> None:
         self.write_bytes(dumps(obj))
 
-    def write_bytes(self, line: bytes) -> None:
+    def write_bytes(self, data: bytes, lines: int = 1) -> None:
+        """Already-serialised JSONL: one line, or `lines` of them (from a worker process)."""
         try:
-            self._stream.write(line)
+            self._stream.write(data)
         except BrokenPipeError:
             raise OutputClosed() from None
-        self.count += 1
+        self.count += lines
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.path is None:
@@ -64,6 +68,21 @@ class JsonlWriter:
             os.unlink(self._tmp)
 
 
+class BufferWriter:
+    """JSONL collected in memory: what a worker process sends back for the parent to write."""
+
+    def __init__(self):
+        self.count = 0
+        self._lines: list[bytes] = []
+
+    def write(self, obj: dict) -> None:
+        self._lines.append(dumps(obj))
+        self.count += 1
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._lines)
+
+
 class NullWriter:
     """Where rejects go when no --rejects file is named: counted (in stats), not kept."""
 
@@ -74,6 +93,9 @@ class NullWriter:
 
     def write(self, obj: dict) -> None:
         self.count += 1
+
+    def getvalue(self) -> bytes:
+        return b""
 
     def __exit__(self, *exc) -> None:
         pass

@@ -30,7 +30,8 @@ HEADER = """\
 #   simplified   only ever Simplified
 #   hongkong     Hong Kong forms (衞, 綫, 説, the particle 着) that Taiwan text does not use
 #   taiwan       their Taiwan counterparts (裡, the particle 著)
-# Characters both scripts use (乾, 干, 后, 么, 著) are evidence of neither script.
+# Characters both scripts use (乾, 干, 后, 么, 著) are evidence of neither script; characters
+# beyond U+FFFF (𣨼) are left out (rare, and they slow Python's re down a hundredfold).
 """
 TAIWAN = "裡著"  # Taiwan's 裡 (Hong Kong 裏) and particle 著 (Hong Kong 着)
 
@@ -55,6 +56,12 @@ def values_of(*dicts: dict[str, list[str]]) -> set[str]:
     return {c for d in dicts for vs in d.values() for v in vs for c in v}
 
 
+def bmp(chars: set[str]) -> set[str]:
+    """Characters outside the Basic Multilingual Plane (𣨼) are rare evidence, and Python's re
+    scans a class holding any of them about a hundred times slower."""
+    return {c for c in chars if c <= "\uffff"}
+
+
 def script_chars() -> dict[str, str]:
     ts = single_chars(read_dict("TSCharacters") | read_dict("TSCharactersExt"))
     st = single_chars(read_dict("STCharacters"))
@@ -70,8 +77,8 @@ def script_chars() -> dict[str, str]:
     # particle as 着 where Taiwan writes 著, and that is what hk2s is for.
     hongkong = set(hk_rev) - set(tw_rev) - used_simplified - values_of(st) - set(COMMON_IN_TAIWAN)
     hongkong = (hongkong - {k for k, vs in hk_rev.items() if vs == [k]}) | {"着"}
-    return {"traditional": "".join(sorted(traditional)),
-            "simplified": "".join(sorted(simplified)),
+    return {"traditional": "".join(sorted(bmp(traditional))),
+            "simplified": "".join(sorted(bmp(simplified))),
             "hongkong": "".join(sorted(hongkong)), "taiwan": TAIWAN}
 
 

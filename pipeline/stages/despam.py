@@ -1,18 +1,46 @@
-"""Line-level noise removal: SEO spam titles, HTML residue, page chrome, blank lines."""
+"""Line-level noise removal: SEO spam titles, HTML residue, page chrome, blank lines.
+
+Every line of a record's text is kept as content or dropped with a reason. Decisions are taken on a
+normalised view of the line (NFKC, Traditional folded to Simplified, pinyin annotations removed),
+so the rules in rules/ work the same before and after `convert`. The evidence is data:
+spam_lexicon.tsv (weighted terms), boilerplate.txt (chrome patterns), despam.toml (thresholds).
+"""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+import opencc
 import regex
 
 from pipeline.records import field_reject, line_reject, record_reject
-from pipeline.rules import Rules, compile_pattern, parse_number
+from pipeline.rules import PATTERN_TIMEOUT_SECONDS, RuleLine, Rules, compile_pattern, parse_number
 
 NAME = "despam"
+BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
+# Kinds that are evidence for [near_chrome] only and never drop a line by themselves.
+HINT_KINDS = ("hint", "channel")
 
-_HTML = regex.compile(r"^\s*(?:\d+\.\s*)?(?:<[^<>]*>\s*)+$")
-_SEGMENT_SEP = regex.compile(r"[_|｜]")
-_SENTENCE_PUNCT = regex.compile(r"[，。！？；：,!?;:]")
+# Markup left by a stripped page: tags only, or a lone ? • | left where an element was.
+_TAG = regex.compile(r"<[^<>]*>|<[a-z][a-z0-9]*\s[^<>]*$|\[\[\d+\]\]|\[email(?:&#160;|\s)protected\]",
+                     regex.I)
+_HTML_LEFTOVER = regex.compile(r"^[\s?？•·|｜]*$")
+_PINYIN = regex.compile(r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_BULLETS = regex.compile(r"^[\s•·●▪■◆*\-]+")
+_SPACES = regex.compile(r"\s+")
+_LATIN_TERM = regex.compile(r"^[a-z0-9]+$")
+# Separators between the titles of a spam header or link farm.
+_SEGMENT_SEP = regex.compile(r"\s*(?:[_|,、\-—/]+|\si\s|\s{2,})\s*")
+_SENTENCE_END = regex.compile(r"[。!?;]")
+_COUNTED = regex.compile(r"[\p{Han}\p{L}\p{N}]")
+_NOT_COUNTED = regex.compile(r"[^\p{Han}\p{L}\p{N}]+")
+_PUNCTUATION = regex.compile(r"\p{P}")
+# Characters of Latin-1 read as UTF-8 (GBK bytes decoded as Latin-1): Ëã·¨»úÖÆµü
+_MOJIBAKE = regex.compile(r"[\u00a1-\u00ff]")
+_TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
+# Discuz-style anti-copy watermark: "8 i# r- S9 m& E8 C" (tokens of two characters mixing a letter
+# or digit with a symbol).
+_WATERMARK_TOKEN = regex.compile(r"^(?:[a-z0-9][^\w\s]|[^\w\s][a-z0-9])$", regex.I)
 
 
 @dataclass(frozen=True)
@@ -20,55 +48,371 @@ class DespamOptions:
     pass
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What despam decided for one line, and why (shown by `zhclean explain`)."""
+    index: int
+    text: str
+    reason: str | None  # None: kept as content
+    score: float = 0.0
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class BoilerplatePattern:
+    kind: str
+    pattern: regex.Pattern
+    row: RuleLine
+
+
+class Normaliser:
+    """The view of a line that rules are matched against (see the rule files' headers)."""
+
+    def __init__(self):
+        self._t2s = opencc.OpenCC("t2s")
+
+    def lines(self, lines: list[str]) -> list[str]:
+        text = "\n".join(unicodedata.normalize("NFKC", line) for line in lines)
+        folded = self._t2s.convert(text).split("\n")
+        if len(folded) != len(lines):  # never expected; keep indices right regardless
+            folded = [self._t2s.convert(unicodedata.normalize("NFKC", line)) for line in lines]
+        return [_SPACES.sub(" ", _BULLETS.sub("", _PINYIN.sub("", line))).strip().lower()
+                for line in folded]
+
+    def line(self, line: str) -> str:
+        return self.lines([line])[0]
+
+
+def compact(normalised: str) -> str:
+    return normalised.replace(" ", "")
+
+
+class Lexicon:
+    def __init__(self, rules: Rules, normaliser: Normaliser):
+        weights: dict[str, tuple[str, float]] = {}
+        for row in rules.table("spam_lexicon.tsv", 3, 3):
+            term = compact(normaliser.line(row.fields[0]))
+            if not term:
+                raise row.error(f"empty term {row.fields[0]!r}")
+            weights[term] = (row.fields[1], parse_number(row, row.fields[2]))
+        self.weights = {t: w for t, (_, w) in weights.items() if w > 0}
+        self.categories = {t: c for t, (c, _) in weights.items()}
+        alternatives = [_term_pattern(t) for t in sorted(self.weights, key=len, reverse=True)]
+        self._pattern = regex.compile("|".join(alternatives) or r"(?!)")
+
+    def hits(self, text: str) -> list[regex.Match]:
+        return list(self._pattern.finditer(text))
+
+
+def _term_pattern(term: str) -> str:
+    if _LATIN_TERM.match(term):  # av must not hit java, 91 must not hit 1991
+        return rf"(?<![a-z0-9]){regex.escape(term)}(?![a-z0-9])"
+    return regex.escape(term)
+
+
 class Despammer:
     def __init__(self, options: DespamOptions, rules: Rules):
-        terms = {}
-        for row in rules.table("spam_lexicon.tsv", 3, 3):
-            terms[row.fields[0]] = parse_number(row, row.fields[2])
-        self.weights = terms
-        self._lexicon = regex.compile("|".join(
-            regex.escape(t) for t in sorted(terms, key=len, reverse=True)), regex.I)
-        self._boilerplate = [compile_pattern(row, row.fields[0])
-                             for row in rules.table("boilerplate.txt", 1, 1)]
+        self.options = options
+        self.normaliser = Normaliser()
+        self.lexicon = Lexicon(rules, self.normaliser)
+        patterns = [self._boilerplate_pattern(row) for row in rules.table("boilerplate.txt", 2, 2)]
+        self.boilerplate = [p for p in patterns if p.kind not in HINT_KINDS]
+        self.hints = {kind: [p for p in patterns if p.kind == kind] for kind in HINT_KINDS}
+        t = rules.toml("despam.toml")
+        self.t = {f"{section}.{key}": value for section, table in t.items()
+                  for key, value in table.items()}
 
-    def spam_score(self, line: str) -> float:
-        return sum(self.weights[m.group(0).lower()] for m in self._lexicon.finditer(line))
+    @staticmethod
+    def _boilerplate_pattern(row: RuleLine) -> BoilerplatePattern:
+        kind, pattern = row.fields
+        if kind not in BOILERPLATE_KINDS:
+            raise row.error(f"kind must be one of {', '.join(BOILERPLATE_KINDS)}, found {kind!r}")
+        return BoilerplatePattern(kind, compile_pattern(row, pattern, regex.I), row)
 
-    def classify(self, line: str) -> str | None:
-        stripped = line.strip()
-        if not stripped:
-            return "blank"
-        if _HTML.match(stripped):
-            return "html"
-        if any(p.search(stripped) for p in self._boilerplate):
-            return "boilerplate"
-        score = self.spam_score(stripped)
-        segments = len(_SEGMENT_SEP.split(stripped))
-        if score >= 2 and (segments >= 3 or not _SENTENCE_PUNCT.search(stripped)):
-            return "spam_title"
-        return None
+    # ---- one line ----
+
+    def spam_evidence(self, normalised: str) -> tuple[float, str, bool]:
+        """(score, evidence, is_spam) from lexicon hits, their coverage and the segment structure."""
+        text = compact(normalised)
+        hits = self.lexicon.hits(text)
+        if not hits:
+            return 0.0, "", False
+        weights = [self.lexicon.weights[m.group(0)] for m in hits]
+        score = sum(weights)
+        strong = sum(w >= self.t["spam.strong_weight"] for w in weights)
+        counted = len(_COUNTED.findall(text)) or 1
+        coverage = sum(len(_COUNTED.findall(m.group(0))) for m in hits) / counted
+        segments = [s for s in _SEGMENT_SEP.split(normalised) if s]
+        spam_segments = sum(bool(self.lexicon.hits(compact(s))) for s in segments)
+        share = spam_segments / len(segments)
+        distinct = sorted({m.group(0) for m in hits})
+        terms = ", ".join(distinct[:12]) + (", ..." if len(distinct) > 12 else "")
+        evidence = (f"terms {terms}; strong {strong}, coverage {coverage:.2f}, "
+                    f"segments {spam_segments}/{len(segments)}")
+        enough = strong >= self.t["spam.min_strong_terms"] and score >= self.t["spam.min_score"]
+        listed = len(segments) >= self.t["spam.min_segments"] and \
+            share >= self.t["spam.min_spam_segment_share"]
+        # A long list of titles nearly all of which hit is spam even without an unambiguous term.
+        long_list = len(segments) >= self.t["spam.list_min_segments"] and \
+            share >= self.t["spam.list_min_share"] and score >= self.t["spam.list_min_score"] and \
+            len({m.group(0) for m in hits}) >= self.t["spam.list_min_distinct_terms"]
+        # A short query title stuffed with weaker terms (濰坊做網站的那家好網絡推廣公司名字大全).
+        stuffed = len(text) <= self.t["spam.stuffed_max_chars"] and \
+            not _PUNCTUATION.search(normalised) and \
+            len(distinct) >= self.t["spam.stuffed_min_distinct_terms"] and \
+            coverage >= self.t["spam.stuffed_min_coverage"] and score >= self.t["spam.stuffed_min_score"]
+        return score, evidence, long_list or stuffed or \
+            (enough and (coverage >= self.t["spam.min_coverage"] or listed))
+
+    def chrome_kind(self, normalised: str) -> tuple[str | None, str]:
+        if len(compact(normalised)) > self.t["boilerplate.max_chars"]:
+            return None, ""
+        p = _first_match(self.boilerplate, normalised)
+        return (p.kind, f"{p.row.path.name}:{p.row.lineno}") if p else (None, "")
+
+    def classify(self, line: str, normalised: str) -> Decision:
+        """The decision for a line on its own (kind of chrome in evidence for the zones)."""
+        if not line.strip():
+            return Decision(0, line, "blank")
+        if is_html_residue(line):
+            return Decision(0, line, "html")
+        if is_mojibake(line):
+            return Decision(0, line, "mojibake")
+        score, evidence, spam = self.spam_evidence(normalised)
+        if spam:
+            return Decision(0, line, "spam_title", score, evidence)
+        kind, where = self.chrome_kind(normalised)
+        if kind:
+            return Decision(0, line, "boilerplate", score, f"{kind} {where}")
+        if is_repeated_header(normalised):
+            return Decision(0, line, "boilerplate", score, "repeated segments")
+        if is_scrambled_watermark(line):
+            return Decision(0, line, "boilerplate", score, "anti-copy watermark")
+        return Decision(0, line, None, score, evidence)
+
+    # ---- a page ----
+
+    def decide(self, lines: list[str]) -> list[Decision]:
+        normalised = self.normaliser.lines(lines)
+        decisions = [_at(i, self.classify(line, norm))
+                     for i, (line, norm) in enumerate(zip(lines, normalised))]
+        self._menus(decisions, normalised)
+        self._head_zone(decisions, normalised)
+        self._teasers(decisions, normalised)
+        self._near_chrome(decisions, normalised)
+        self._tail_zone(decisions, normalised)
+        self._repeats(decisions, normalised)
+        return decisions
+
+    def _menus(self, decisions: list[Decision], normalised: list[str]) -> None:
+        """A row of short unpunctuated words above the article is the site's menu."""
+        paragraphs = [d.index for d in decisions
+                      if d.reason is None and self._is_paragraph(normalised[d.index])]
+        top = min(paragraphs[:1] or [0], default=0)
+        for d in decisions[: min(top, self.t["head.lines"])]:
+            words = normalised[d.index].split(" ")
+            if d.reason is None and self._is_menu(words) and \
+                    not _SENTENCE_END.search(normalised[d.index]):
+                decisions[d.index] = _zone(d, "menu of short words")
+
+    def _is_menu(self, words: list[str]) -> bool:
+        lengths = [len(w) for w in words]
+        return len(words) >= self.t["menu.min_words"] and \
+            max(lengths) <= self.t["menu.max_word_chars"] and \
+            sum(lengths) / len(words) >= self.t["menu.min_mean_word_chars"]
+
+    def _teasers(self, decisions: list[Decision], normalised: list[str]) -> None:
+        """A summary that repeats the opening of the article below it (a meta description)."""
+        kept = [d.index for d in decisions if d.reason is None]
+        for k, i in enumerate(kept):
+            teaser = _TEASER_PREFIX.sub("", compact(normalised[i])).rstrip(".…")
+            if len(teaser) < self.t["teaser.min_chars"]:
+                continue
+            # Compared on letters and digits: a summary often differs in quotes and punctuation.
+            teaser = _NOT_COUNTED.sub("", teaser)
+            after = [_NOT_COUNTED.sub("", normalised[j]) for j in kept[k + 1: k + 1 + 8]]
+            if any("".join(after[m:]).startswith(teaser) for m in range(len(after))):
+                decisions[i] = _zone(decisions[i], "repeats the opening of the article")
+
+    def _repeats(self, decisions: list[Decision], normalised: list[str]) -> None:
+        """The page's title shown three times or more (in widgets, share boxes): every showing
+        after the first is chrome. Other repeated lines (schedules, tables) stay."""
+        kept = [d for d in decisions if d.reason is None]
+        title = self.title_of([normalised[d.index] for d in kept])
+        showings = [d.index for d in kept if title and normalised[d.index] == title]
+        if len(showings) >= self.t["repeat.min_times"]:
+            for i in showings[1:]:
+                decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times")
+
+    def _near_chrome(self, decisions: list[Decision], normalised: list[str]) -> None:
+        """Short lines above the first paragraph that sit next to chrome (site names, taglines, ads,
+        tag rows, notices) are scored on evidence; the likely title of the article is never dropped:
+        the longest of these lines and the one just above the article's metadata line, wherever
+        they are shown."""
+        first = next((d.index for d in decisions
+                      if d.reason is None and self._is_paragraph(normalised[d.index])), None)
+        head = [d.index for d in decisions[:first] if d.reason is None] if first else []
+        if len(head) < 2:
+            return
+        titles = self._likely_titles(head, decisions[:first], normalised)
+        noise = [d.reason not in (None, "blank") for d in decisions]
+        shown = [d.index for d in decisions if d.reason != "blank"]
+        for i in head:
+            if normalised[i] in titles:
+                continue
+            k = shown.index(i)
+            beside = (k > 0 and noise[shown[k - 1]], k + 1 < len(shown) and noise[shown[k + 1]])
+            score, why = self._chrome_score(normalised[i], beside)
+            if score >= self.t["near_chrome.min_score"]:
+                decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}")
+
+    @staticmethod
+    def _likely_titles(head: list[int], above: list[Decision], normalised: list[str]) -> set[str]:
+        titles = [max(head, key=lambda i: len(compact(normalised[i])))]
+        metas = [d.index for d in above if d.evidence.startswith("meta ")]
+        titles += [i for i in head if metas and i < metas[-1]][-1:]
+        return {normalised[i] for i in titles}
+
+    def _chrome_score(self, normalised: str, beside: tuple[bool, bool]) -> tuple[float, str]:
+        text = compact(normalised)
+        words = normalised.split(" ")
+        evidence = [  # (what, weight in [near_chrome], found)
+            ("chrome above", "neighbour", beside[0]),
+            ("chrome below", "neighbour", beside[1]),
+            ("short", "short", len(text) <= self.t["near_chrome.short_chars"]),
+            ("unpunctuated", "unpunctuated", not _PUNCTUATION.search(text)),
+            ("tag row", "tag_row", len(words) >= 2 and all(
+                2 <= len(w) <= self.t["near_chrome.tag_max_word_chars"] for w in words)),
+            ("site words", "hint", _first_match(self.hints["hint"], normalised) is not None),
+            ("channel names", "channel", _first_match(self.hints["channel"], normalised) is not None),
+        ]
+        found = [(what, self.t[f"near_chrome.{weight}"]) for what, weight, hit in evidence if hit]
+        return sum(w for _, w in found), ", ".join(what for what, _ in found)
+
+    def _head_zone(self, decisions: list[Decision], normalised: list[str]) -> None:
+        anchor = None
+        for d in decisions[: self.t["head.lines"]]:
+            if d.reason is None and self._is_paragraph(normalised[d.index]):
+                break
+            if d.evidence.startswith("nav "):
+                anchor = d.index
+        if anchor is None:
+            return
+        for d in decisions[:anchor]:
+            text = compact(normalised[d.index])
+            if d.reason is None and len(text) <= self.t["head.max_chars"] and "。" not in text:
+                decisions[d.index] = _zone(d, "above the site navigation")
+
+    def _tail_zone(self, decisions: list[Decision], normalised: list[str]) -> None:
+        in_article = in_tail = False
+        for d in decisions:
+            text = normalised[d.index]
+            if d.evidence.startswith("tail ") and in_article:
+                in_tail = True
+            elif in_tail and d.reason is None:
+                teaser = text.endswith(("...", "…")) and \
+                    len(compact(text)) <= self.t["tail.max_chars"]
+                if teaser or self._is_short_phrase(text, self.t["tail.max_chars"]):
+                    decisions[d.index] = _zone(d, "after the end of the article")
+                else:
+                    in_tail = False
+            in_article = in_article or (d.reason is None and self._is_paragraph(text))
+
+    def _is_paragraph(self, normalised: str) -> bool:
+        return len(compact(normalised)) >= self.t["head.paragraph_chars"] and \
+            bool(_SENTENCE_END.search(normalised))
+
+    @staticmethod
+    def _is_short_phrase(normalised: str, max_chars: int) -> bool:
+        text = compact(normalised)
+        return len(text) <= max_chars and not _SENTENCE_END.search(text.rstrip(".…"))
+
+    # ---- a record ----
+
+    def is_spam_text(self, lines: list[str]) -> tuple[bool, str]:
+        text = compact("".join(self.normaliser.lines(lines)))
+        strong = sum(self.lexicon.weights[m.group(0)] >= self.t["spam.strong_weight"]
+                     for m in self.lexicon.hits(text))
+        per_1000 = strong * 1000 / max(len(text), 1)
+        spam = strong >= self.t["record.min_strong_hits"] and \
+            per_1000 >= self.t["record.min_strong_per_1000"]
+        return spam, f"{strong} unambiguous spam terms, {per_1000:.1f} per 1000 characters"
+
+    def title_of(self, kept: list[str]) -> str:
+        for line in kept:
+            text = line.strip()
+            if text:
+                ends_sentence = _SENTENCE_END.search(unicodedata.normalize("NFKC", text[-1]))
+                return text if len(text) <= self.t["title.max_chars"] and not ends_sentence else ""
+        return ""
 
     def __call__(self, record: dict) -> tuple[dict | None, list]:
         lines = record["text"].split("\n")
-        kept, rejects = [], []
-        for i, line in enumerate(lines):
-            reason = self.classify(line)
-            if reason:
-                rejects.append(line_reject(record, NAME, reason, i, line))
-            else:
-                kept.append(line)
+        decisions = self.decide(lines)
+        rejects = [line_reject(record, NAME, d.reason, d.index, d.text)
+                   for d in decisions if d.reason]
+        kept = [d.text for d in decisions if d.reason is None]
         title = record.get("title") or ""
-        if title and self.classify(title) == "spam_title":
+        if title and self.classify(title, self.normaliser.line(title)).reason == "spam_title":
             rejects.append(field_reject(record, NAME, "spam_title", "title", title))
             title = ""
-        if not title and kept:
-            title = kept[0].strip()
-        record["title"] = title
+        record["title"] = title or self.title_of(kept)
         record["text"] = "\n".join(kept)
         record["meta"][NAME] = {"lines_in": len(lines), "lines_dropped": len(lines) - len(kept)}
-        if not kept:
+        if not any(line.strip() for line in kept):
             return None, rejects + [record_reject(record, NAME, "no_content")]
+        spam, why = self.is_spam_text(kept)
+        if spam:
+            return None, rejects + [record_reject(record, NAME, "spam_text", error=why)]
         return record, rejects
+
+
+def _first_match(patterns: list[BoilerplatePattern], normalised: str) -> BoilerplatePattern | None:
+    for p in patterns:
+        try:
+            if p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
+                return p
+        except TimeoutError:
+            raise p.row.error(f"pattern took more than {PATTERN_TIMEOUT_SECONDS} s on "
+                              f"{normalised[:60]!r}") from None
+    return None
+
+
+def _at(index: int, d: Decision) -> Decision:
+    return Decision(index, d.text, d.reason, d.score, d.evidence)
+
+
+def _zone(d: Decision, where: str) -> Decision:
+    return Decision(d.index, d.text, "boilerplate", d.score, where)
+
+
+def is_html_residue(line: str) -> bool:
+    """Tags and what a stripped element leaves (a lone ? • |), but not code such as `#include <x>`."""
+    without_tags, n = _TAG.subn("", line)
+    if n:
+        return not without_tags.strip(" \t?•·|1234567890.")
+    return bool(_HTML_LEFTOVER.match(line)) and bool(line.strip())
+
+
+def is_mojibake(line: str) -> bool:
+    text = line.replace(" ", "")
+    return len(text) >= 8 and len(_MOJIBAKE.findall(text)) >= 0.4 * len(text)
+
+
+def is_repeated_header(normalised: str) -> bool:
+    """A keyword-stuffed header: the same title repeated across `_` (A_B_A)."""
+    if _SENTENCE_END.search(normalised) or "__" in normalised:
+        return False
+    segments = [s.strip() for s in normalised.split("_") if s.strip()]
+    return len(segments) >= 3 and len(set(segments)) < len(segments)
+
+
+def is_scrambled_watermark(line: str) -> bool:
+    tokens = line.split()
+    if len(tokens) < 4 or max(map(len, tokens)) > 2:
+        return False
+    mixed = [t for t in tokens if _WATERMARK_TOKEN.match(t)]
+    return len(mixed) >= 2 and len({c for t in mixed for c in t if not c.isalnum()}) >= 2
 
 
 def build(options: DespamOptions, rules: Rules) -> Despammer:

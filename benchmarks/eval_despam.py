@@ -1,0 +1,191 @@
+"""Evaluate the despam stage on labelled pages and on real headlines.
+
+    python benchmarks/eval_despam.py PAGES_DIR [--titles FILE] [--convert] [--rules DIR] [--show N]
+                                   [--split-by-site] [--missed]
+
+PAGES_DIR holds raw/NNNN.txt and labels/NNNN.jsonl ({"line": i, "label": L} per line of the page,
+lines = text.split("\\n")). Each page is read like `zhclean despam` input is (the reader, with
+encoding detection), optionally converted first (--convert, as in `zhclean run`), then run through
+the real stage (build + call); dropped lines come from its rejects. Prints, per noise label, the
+share of its lines removed (any reason) and removed with the right reason; the share of content
+lines kept; the pages whose content lost most; with --titles (TSV: source, category, title) the
+share of real headlines dropped when each is a one-line record. --split-by-site also reports
+two halves of the pages split by site (raw/NNNN.meta.json `domain`), to develop on one half
+and check on the other; --missed prints the noise lines kept, grouped by page.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.readers import read_inputs
+from pipeline.records import new_record
+from pipeline.rules import Rules
+from pipeline.stages import convert, despam
+
+NOISE = ("spam_title", "html", "boilerplate", "blank")
+
+
+def build_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
+    rules = Rules(rules_dirs)
+    stages = [convert.build(convert.ConvertOptions(), rules)] if with_convert else []
+    return stages + [despam.build(despam.DespamOptions(), rules)]
+
+
+def run_record(record: dict, stages: list) -> list:
+    rejects: list = []
+    for stage in stages:
+        record, dropped = stage(record)
+        rejects.extend(dropped)
+        if record is None:
+            break
+    return rejects
+
+
+def dropped_lines(path: Path, stages: list) -> tuple[int, dict[int, str], str]:
+    """(number of lines read, line index -> reason dropped, record-level reason or "")."""
+    records = [r for r in read_inputs((str(path),)) if "text" in r]
+    if not records:
+        return 0, {}, "unreadable"
+    record = records[0]
+    n_lines = len(record["text"].split("\n"))
+    rejects = run_record(record, stages)
+    lines = {r["line"]: r["reason"] for r in rejects if "line" in r}
+    whole = next((r["reason"] for r in rejects if "record" in r), "")
+    if whole:  # the whole record went: every line not dropped before went with it
+        lines.update({i: whole for i in range(n_lines) if i not in lines})
+    return n_lines, lines, whole
+
+
+@dataclass
+class PageResult:
+    name: str
+    site: str
+    labels: list[str]
+    lines: list[str]
+    dropped: dict[int, str]
+    whole: str
+
+
+def evaluate_page(pages: Path, label_path: Path, stages: list) -> PageResult | None:
+    name = label_path.stem
+    labels = [json.loads(line)["label"] for line in label_path.read_text().splitlines()
+              if line.strip()]
+    raw = pages / "raw" / f"{name}.txt"
+    n_lines, dropped, whole = dropped_lines(raw, stages)
+    if n_lines != len(labels):
+        print(f"{name}: {n_lines} lines read, {len(labels)} labelled; skipped", file=sys.stderr)
+        return None
+    meta = pages / "raw" / f"{name}.meta.json"
+    site = json.loads(meta.read_text()).get("domain", name) if meta.is_file() else name
+    lines = raw.read_text(encoding="utf-8", errors="replace").split("\n")
+    return PageResult(name, site, labels, lines, dropped, whole)
+
+
+def report(title: str, results: list[PageResult], show: int, missed: bool) -> None:
+    removed, right, total = Counter(), Counter(), Counter()
+    losses = []
+    for page in results:
+        lost = []
+        for i, label in enumerate(page.labels):
+            total[label] += 1
+            if i in page.dropped:
+                removed[label] += 1
+                right[label] += page.dropped[i] == label
+                if label == "content":
+                    lost.append((i, page.dropped[i]))
+        if lost:
+            losses.append((len(lost) / page.labels.count("content"), page, lost))
+    sites = len({page.site for page in results})
+    print(f"{title}pages: {len(results)} from {sites} sites, lines: {sum(total.values())}")
+    for label in NOISE:
+        n = total[label]
+        if n:
+            print(f"  {label:12} {n:5} lines  removed {removed[label] / n:7.2%}  "
+                  f"with the right reason {right[label] / n:7.2%}")
+    kept = total["content"] - removed["content"]
+    print(f"  {'content':12} {total['content']:5} lines  kept    "
+          f"{kept / max(total['content'], 1):7.2%}")
+    print("pages whose content lost most:")
+    for share, page, lost in sorted(losses, key=lambda x: x[0], reverse=True)[:show]:
+        lines = ", ".join(f"{i}:{reason}" for i, reason in lost[:8])
+        note = f" (whole record: {page.whole})" if page.whole else ""
+        print(f"  {page.name}: {len(lost)}/{page.labels.count('content')} content lines "
+              f"dropped{note}: {lines}")
+        if missed:
+            for i, _ in lost:
+                print(f"      {i}: {page.lines[i][:120]}")
+    if missed:
+        print_missed(results)
+
+
+def print_missed(results: list[PageResult]) -> None:
+    """Noise lines the stage kept, grouped by page (blank lines aside)."""
+    print("noise lines kept:")
+    for page in results:
+        kept = [(i, label) for i, label in enumerate(page.labels)
+                if label in NOISE and label != "blank" and i not in page.dropped]
+        if kept:
+            print(f"  {page.name} ({page.site}):")
+            for i, label in kept:
+                print(f"      {i} {label}: {page.lines[i][:120]}")
+
+
+def site_half(site: str) -> int:
+    """A stable split of sites into two halves (the same on every run and machine)."""
+    return zlib.crc32(site.encode("utf-8")) % 2
+
+
+def evaluate_pages(pages: Path, stages: list, show: int, split_by_site: bool,
+                   missed: bool) -> None:
+    results = [r for label_path in sorted((pages / "labels").glob("*.jsonl"))
+               if (r := evaluate_page(pages, label_path, stages))]
+    report("", results, show, missed and not split_by_site)
+    if split_by_site:
+        for half in (0, 1):
+            print()
+            report(f"site half {half}: ", [r for r in results if site_half(r.site) == half],
+                   show, missed)
+
+
+def evaluate_titles(path: Path, stages: list, show: int) -> None:
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [row for row in csv.DictReader(f, delimiter="\t")]
+    dropped = []
+    for n, row in enumerate(rows):
+        record = new_record(id=str(n), source=str(path), title="", text=row["title"])
+        rejects = run_record(record, stages)
+        if any("record" in r for r in rejects):
+            dropped.append((row["title"], [r["reason"] for r in rejects]))
+    print(f"headlines: {len(rows)}, dropped {len(dropped)} ({len(dropped) / len(rows):.3%})")
+    for title, reasons in dropped[:show]:
+        print(f"  {title}  {reasons}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pages", type=Path)
+    parser.add_argument("--titles", type=Path)
+    parser.add_argument("--convert", action="store_true", help="run convert before despam")
+    parser.add_argument("--rules", action="append", default=[], help="a --rules DIR")
+    parser.add_argument("--show", type=int, default=10, help="how many pages/headlines to list")
+    parser.add_argument("--split-by-site", action="store_true",
+                        help="also report each half of the pages, split by site (meta domain)")
+    parser.add_argument("--missed", action="store_true",
+                        help="print the noise lines kept and the content lines dropped")
+    args = parser.parse_args()
+    stages = build_stages(tuple(args.rules), args.convert)
+    print(f"despam {'after convert' if args.convert else 'on raw text'}")
+    evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed)
+    if args.titles:
+        evaluate_titles(args.titles, stages, args.show)
+
+
+if __name__ == "__main__":
+    main()

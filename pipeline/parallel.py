@@ -1,0 +1,133 @@
+"""`run --jobs N`: the stages in worker processes, output in input order.
+
+The parent only moves bytes: it reads the input as Unparsed chunks (about CHUNK_BYTES of JSONL
+lines, or whole .txt/.html files), hands them to the workers, and writes the JSONL bytes they send
+back in input order. A worker builds the stages once from the picklable Settings, then parses,
+cleans and serialises whole chunks, so the output is byte for byte what `--jobs 1` writes. At most
+IN_FLIGHT_PER_JOB chunks per worker are read ahead, so memory stays flat whatever the input size.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Iterable, Iterator
+
+from pipeline.readers import Unparsed
+from pipeline.records import Reject
+from pipeline.runner import Stats, report, run_stream
+from pipeline.stages import Settings, build_stages
+from pipeline.writers import BufferWriter, NullWriter
+
+CHUNK_BYTES = 1 << 20  # per task: large enough that handing it over costs little
+IN_FLIGHT_PER_JOB = 2  # enough to keep every worker busy while the parent waits on the oldest
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@dataclass
+class ChunkResult:
+    """What a worker sends back for one chunk: serialised output and rejects, and the counts."""
+    output: bytes
+    output_lines: int
+    rejects: bytes
+    reject_lines: int
+    stats: Stats
+    input_errors: list[Reject] = field(default_factory=list)  # reported by the parent
+
+
+def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects_out,
+                 stats: Stats, *, jobs: int, keep_rejects: bool) -> None:
+    """items: Unparsed chunks and Rejects from read_inputs(..., chunk_bytes=CHUNK_BYTES).
+    stages: the same stages built in this process, used when the input is a single chunk (a
+    pool would only add its start-up time)."""
+    chunks = batches(items)
+    head = list(islice(chunks, 2))
+    if len(head) < 2:
+        for chunk in head + list(chunks):
+            run_stream(parsed(chunk), stages, out, rejects_out, stats)
+        return
+    names = tuple(name for name, _ in stages)
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker,
+                               initargs=(names, settings, keep_rejects))
+    try:
+        pending: deque = deque()
+        for chunk in _chain(head, chunks):
+            pending.append(pool.submit(_process_chunk, chunk))
+            if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
+                _write(pending.popleft().result(), out, rejects_out, stats)
+        while pending:
+            _write(pending.popleft().result(), out, rejects_out, stats)
+    finally:
+        # On an error, Ctrl-C or a closed stdout, drop the queued chunks; workers finish theirs.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def batches(items: Iterable) -> Iterator[list]:
+    """Group Unparsed inputs (and input Rejects) into chunks of about CHUNK_BYTES."""
+    chunk: list = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += item.size if isinstance(item, Unparsed) else 0
+        if size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def parsed(chunk: list) -> Iterator[dict]:
+    """The records and rejects of a chunk, as read_inputs would have given them."""
+    for item in chunk:
+        if isinstance(item, Unparsed):
+            yield from item.parse()
+        else:
+            yield item
+
+
+def _chain(head: list, rest: Iterator) -> Iterator:
+    yield from head
+    yield from rest
+
+
+def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:
+    for reject in result.input_errors:
+        report(reject)
+    stats.merge(result.stats)
+    if result.output:
+        out.write_bytes(result.output, result.output_lines)
+    if result.rejects:
+        rejects_out.write_bytes(result.rejects, result.reject_lines)
+
+
+# ---------------------------------------------------------------- in the worker processes
+
+_worker: dict = {}
+
+
+def _init_worker(names: tuple[str, ...], settings: Settings, keep_rejects: bool) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it and ends the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker.update(names=names, settings=settings, keep_rejects=keep_rejects)
+
+
+def _process_chunk(chunk: list) -> ChunkResult:
+    if "stages" not in _worker:  # built on the first chunk, so a rule error reaches the parent
+        _worker["stages"] = list(zip(_worker["names"],
+                                     build_stages(_worker["names"], _worker["settings"])))
+    out = BufferWriter()
+    rejects = BufferWriter() if _worker["keep_rejects"] else NullWriter()
+    stats = Stats()
+    input_errors: list[Reject] = []
+    run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append)
+    return ChunkResult(out.getvalue(), out.count, rejects.getvalue(), rejects.count, stats,
+                       input_errors)

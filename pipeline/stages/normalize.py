@@ -1,0 +1,120 @@
+"""Text normalisation that convert runs before OpenCC: pure functions on one string.
+
+Every step keeps the line structure ("\\n" is never added or removed). normalize() runs them in
+this order after one scan for the characters that trigger them, so clean text pays about two
+scans (that one and the NFC check):
+
+    entities   HTML entities decoded (&amp; &nbsp; &#21644;), only the well-formed ones with ";"
+    nfc        Unicode NFC (also maps CJK compatibility ideographs to the unified ones)
+    invisible  zero-width and control characters removed; "\\r" at line ends removed
+    width      full-width ASCII letters and digits to half-width; Chinese punctuation stays
+    spaces     runs of spaces, tabs and no-break spaces to one space
+    pinyin     pinyin pasted after a Han character removed: 標(biāo)準(zhǔn) -> 標準
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from typing import Iterable
+
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Line and paragraph separators an entity or a page may carry become spaces, not line breaks.
+_BREAKS = {ord(c): " " for c in "\n\r\x0b\x0c\x85\u2028\u2029"}
+
+_INVISIBLE_CHARS = ("\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c"
+                    "\u202d\u202e\u2060\u2061\u2062\u2063\u2064\ufeff")
+_CONTROL_CHARS = "".join(map(chr, [*range(0x00, 0x09), *range(0x0e, 0x20), *range(0x7f, 0xa0)]))
+_INVISIBLE_TRIGGERS = _INVISIBLE_CHARS + _CONTROL_CHARS + "\r\x0b\x0c\u2028\u2029"
+_INVISIBLE = re.compile(f"[{re.escape(_INVISIBLE_TRIGGERS)}]")
+_INVISIBLE_TABLE = {**{ord(c): None for c in _INVISIBLE_CHARS + _CONTROL_CHARS},
+                    **{ord(c): " " for c in "\x0b\x0c\x85\u2028\u2029"}}
+_CR_AT_LINE_END = re.compile(r"\r+(?=\n|$)")
+
+_FULLWIDTH_ALNUM_CHARS = "".join(chr(c) for a, b in ((0xff10, 0xff19), (0xff21, 0xff3a),
+                                                       (0xff41, 0xff5a)) for c in range(a, b + 1))
+_FULLWIDTH_ALNUM = re.compile(f"[{_FULLWIDTH_ALNUM_CHARS}]")
+
+_SPACES = re.compile("[ \t\u00a0]{2,}|\u00a0")
+
+_TONES = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
+_TONE_MARK = re.compile(f"[{_TONES}]")
+# One toned syllable shaped like pinyin (initial, one to three vowels, n/ng/r), in ASCII or
+# full-width brackets, right after a Han character. English in brackets has no tone marks and
+# mojibake that happens to contain pinyin letters (因?yàn)樗) has no Han character and "(".
+_VOWEL = f"[aeiouüv{_TONES}]"
+_PINYIN = re.compile(
+    f"(?<=[{HAN}])[(（](?=[a-zü]*[{_TONES}])"
+    f"(?:(?:[zcs]h|[bpmfdtnlgkhjqxrzcsyw])?{_VOWEL}{{1,3}}(?:ng|n|r)?|[{_TONES}]g?)[)）]",
+    re.IGNORECASE)
+
+
+def decode_entities(text: str) -> str:
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)).translate(_BREAKS), text)
+
+
+def nfc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def remove_invisible(text: str) -> str:
+    if not _INVISIBLE.search(text):
+        return text
+    return _CR_AT_LINE_END.sub("", text).replace("\r", " ").translate(_INVISIBLE_TABLE)
+
+
+def halfwidth_alnum(text: str, present: Iterable[str] | None = None) -> str:
+    """`present`: the full-width characters the text holds, when a scan already found them."""
+    # One str.replace per distinct character: str.translate over CJK text is slow.
+    for char in set(_FULLWIDTH_ALNUM.findall(text)) if present is None else present:
+        text = text.replace(char, chr(ord(char) - 0xfee0))
+    return text
+
+
+def collapse_spaces(text: str) -> str:
+    if "  " in text or "\t" in text or "\u00a0" in text:
+        return _SPACES.sub(" ", text)
+    return text
+
+
+def remove_pinyin(text: str) -> str:
+    return _PINYIN.sub("", text) if _TONE_MARK.search(text) else text
+
+
+# The characters that can make a step (all but nfc) change anything; spaces also runs for "  ".
+_TRIGGERED_BY = {"entities": set("&"), "invisible": set(_INVISIBLE_TRIGGERS),
+                 "width": set(_FULLWIDTH_ALNUM_CHARS), "spaces": set("\t\u00a0"),
+                 "pinyin": set(_TONES)}
+_TRIGGER = re.compile(f"[{re.escape(''.join(sorted(set().union(*_TRIGGERED_BY.values()))))}]")
+_WIDTH = _TRIGGERED_BY["width"]
+
+STEPS = (("entities", decode_entities), ("nfc", nfc), ("invisible", remove_invisible),
+         ("width", halfwidth_alnum), ("spaces", collapse_spaces), ("pinyin", remove_pinyin))
+
+
+def normalize(text: str, applied: set[str]) -> str:
+    """The text with every step applied; adds the names of the steps that changed it to
+    `applied`. One scan finds which steps can change anything (again after a step changed the
+    text: a decoded entity may be a zero-width space)."""
+    if not text:
+        return text
+    found = set(_TRIGGER.findall(text))
+    for name, step in STEPS:
+        if not _may_change(name, text, found):
+            continue
+        result = halfwidth_alnum(text, found & _WIDTH) if name == "width" else step(text)
+        if result != text:
+            applied.add(name)
+            text = result
+            found = set(_TRIGGER.findall(text))
+    return text
+
+
+def _may_change(step: str, text: str, found: set[str]) -> bool:
+    if step == "nfc" or (step == "spaces" and "  " in text):
+        return True
+    return not found.isdisjoint(_TRIGGERED_BY[step])

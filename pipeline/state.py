@@ -1,0 +1,258 @@
+"""`run --state STATE.db`: incremental, locked, crash-safe batch runs.
+
+The state is one SQLite file holding
+    manifest       the inputs already processed: absolute path, size, mtime (ns), SHA-256
+    pending        the outputs of the run being committed (a journal, see below)
+    dedup_*        the duplicate index (pipeline/dedup.py), committed with the rest
+
+Incremental: an input whose size and mtime match the manifest is skipped without being read; one
+whose size or mtime differ is hashed, and skipped when the hash matches (its mtime is updated);
+otherwise it is processed again, and the duplicate index keeps the records already output from
+coming out twice. stdin is always processed. When every input is skipped the run does nothing at
+all: -o OUT and the rejects file are left as they are (not rewritten, not emptied). When at least
+one input is processed, OUT and the rejects file hold this run's records only; give each nightly
+run its own -o name (e.g. out/$(date +%F).jsonl) to keep them.
+
+Lock: STATE.db.lock is held with flock(2) for the whole run; a second run on the same state
+stops at once with StateLocked (exit status 4). The kernel drops the lock when a process dies,
+kill -9 included, so a crashed run never leaves a stale lock.
+
+Crash safety (kill -9 at any moment, then the same command again, gives the outputs of one
+uninterrupted run): one SQLite transaction T holds every manifest and dedup change of the run,
+and the outputs are staged next to their final names (.OUT.zhclean-staged). The order is
+
+    1. journal: insert (staged, final, 'staging') rows in `pending` and commit (before T)
+    2. BEGIN T; process; stage OUT and the rejects; fsync the staged files
+    3. in T: manifest rows for the processed inputs, pending rows -> 'publish'; COMMIT T
+    4. os.replace each staged file onto its final name; fsync the directory
+    5. delete the pending rows (commit)
+
+A crash before 3 leaves T uncommitted: SQLite rolls it back, the next run finds 'staging' rows,
+deletes those staged files and redoes the whole run, which writes the same outputs. A crash after
+3 leaves 'publish' rows: the next run first finishes step 4 (a staged file that is gone was already
+renamed) and 5, then finds every input processed and does nothing, so the outputs are those of the
+committed run. Records written to stdout cannot be taken back: with --state and no -o, a run killed
+before 3 has printed records that the next run prints again (at least once, not exactly once).
+
+ZHCLEAN_TEST_CRASH_AT=<point> makes the process kill itself with SIGKILL at that point, so tests can
+crash a run exactly there: after_first_record, before_commit, after_commit, after_output_rename.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import signal
+import sqlite3
+from dataclasses import dataclass
+
+from pipeline.readers import expand_paths
+from pipeline.writers import JsonlWriter
+
+CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
+                                     mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (staged TEXT PRIMARY KEY, final TEXT NOT NULL,
+                                    phase TEXT NOT NULL);
+"""
+
+
+class StateLocked(Exception):
+    """Another run holds the state."""
+
+
+class StateError(Exception):
+    """The state file cannot be used (not an SQLite database, unwritable, ...)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    path: str  # as given (or found below a directory)
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str | None = None  # None: not recorded (stdin, or a file that could not be read)
+
+
+def crash_point(name: str) -> None:
+    if CRASH_AT == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class StagedWriter(JsonlWriter):
+    """JSONL into a fixed staging file next to the final one; State.commit renames it."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        directory, name = os.path.split(os.path.abspath(path))
+        self.final = os.path.abspath(path)
+        self.staged = os.path.join(directory, f".{name}.zhclean-staged")
+
+    def __enter__(self) -> "StagedWriter":
+        self._stream = open(self.staged, "wb", buffering=1 << 16)
+        return self
+
+    def write_bytes(self, data: bytes, lines: int = 1) -> None:
+        super().write_bytes(data, lines)
+        if self.count == lines:
+            crash_point("after_first_record")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+        self._stream.close()
+
+
+class State:
+    """The SQLite state of --state PATH, or (path None) an in-memory one for a single run: then
+    nothing is skipped, locked or journalled, and outputs are plain atomic JsonlWriters."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.persistent = path is not None
+        self._lock_fd = _lock(path + ".lock") if self.persistent else None
+        try:
+            self.conn = sqlite3.connect(path or ":memory:", isolation_level=None)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            self._recover()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise StateError(f"{path}: {e}") from None
+        self._writers: list[StagedWriter] = []
+        self._processed: list[Input] = []
+        self._touched: list[Input] = []
+
+    def __enter__(self) -> "State":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+            self._discard_staged()
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "conn", None) is not None:
+            self.conn.close()
+            self.conn = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def select(self, paths: tuple[str, ...]) -> tuple[list[Input], int]:
+        """(inputs to process, number skipped as unchanged)."""
+        todo, skipped = [], 0
+        for path in expand_paths(paths):
+            current = self._unchanged(path) if self.persistent and path != "-" else None
+            if current is True:
+                skipped += 1
+            else:
+                todo.append(current or Input(path))
+        self._processed = [i for i in todo if i.sha256]
+        return todo, skipped
+
+    def _unchanged(self, path: str) -> Input | bool | None:
+        """True when the manifest has the file as it is; else its Input (None if unreadable)."""
+        st = os.stat(path)
+        row = self.conn.execute("SELECT size, mtime_ns, sha256 FROM manifest WHERE path = ?",
+                                (os.path.abspath(path),)).fetchone()
+        if row and row[:2] == (st.st_size, st.st_mtime_ns):
+            return True
+        try:
+            digest = _sha256(path)
+        except OSError:
+            return None  # the reader reports it; not recorded, so it is retried next time
+        current = Input(path, st.st_size, st.st_mtime_ns, digest)
+        if row and row[2] == digest:
+            self._touched.append(current)
+            return True
+        return current
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def writer(self, path: str | None) -> JsonlWriter:
+        """The writer for an output: staged and journalled with a persistent state and a file."""
+        if not self.persistent or path in (None, "-"):
+            return JsonlWriter(path)
+        w = StagedWriter(path)
+        self.conn.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, 'staging')",
+                          (w.staged, w.final))
+        self._writers.append(w)
+        return w
+
+    def begin(self) -> None:
+        """Start the run's transaction (after the writers are journalled)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        """Record the processed inputs and publish the staged outputs (steps 3 to 5)."""
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.executemany("INSERT OR REPLACE INTO manifest VALUES (?, ?, ?, ?)",
+                              [(os.path.abspath(i.path), i.size, i.mtime_ns, i.sha256)
+                               for i in self._processed + self._touched])
+        self.conn.execute("UPDATE pending SET phase = 'publish'")
+        crash_point("before_commit")
+        self.conn.execute("COMMIT")
+        crash_point("after_commit")
+        self._publish()
+
+    def _publish(self) -> None:
+        rows = self.conn.execute("SELECT staged, final FROM pending WHERE phase = 'publish'")
+        directories = set()
+        for staged, final in rows.fetchall():
+            if os.path.exists(staged):
+                os.replace(staged, final)
+                directories.add(os.path.dirname(final))
+                crash_point("after_output_rename")
+        for directory in directories:
+            _fsync_directory(directory)
+        self.conn.execute("DELETE FROM pending")
+
+    def _discard_staged(self) -> None:
+        rows = self.conn.execute("SELECT staged FROM pending WHERE phase = 'staging'")
+        for (staged,) in rows.fetchall():
+            if os.path.exists(staged):
+                os.unlink(staged)
+        self.conn.execute("DELETE FROM pending WHERE phase = 'staging'")
+
+    def _recover(self) -> None:
+        """Finish or undo what a killed run left (see the module docstring)."""
+        self._discard_staged()
+        self._publish()
+
+
+def _lock(path: str) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise StateLocked(f"{path[:-5]} is in use by another zhclean run (pid {holder}); "
+                          f"try again when it has finished") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+    return fd
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

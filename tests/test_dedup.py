@@ -1,0 +1,122 @@
+"""Deduplication: planted copies of real articles are found, distinct articles are kept."""
+import importlib.util
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, SAMPLES, read_jsonl
+from pipeline import parallel
+from pipeline.dedup import DedupError, Deduper, DedupOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_eval():
+    spec = importlib.util.spec_from_file_location("eval_dedup", ROOT / "benchmarks/eval_dedup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EVAL = load_eval()
+SEED_ARTICLE = max((line for line in (SAMPLES / "seed_lstm.txt").read_text(encoding="utf-8")
+                    .splitlines() if "。" in line), key=len)
+# Real text: 500 Wikipedia sentences (UD GSD) and the 46 sentences of the seed page's news article.
+SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines() + \
+    re.findall(r"[^。！？]+[。！？]?", SEED_ARTICLE)
+ARTICLES = EVAL.articles_from_lines(SENTENCES, min_chars=200)
+
+
+def run_deduper(records, db, threshold=0.5):
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN")
+    dedup = Deduper(conn, DedupOptions(near_threshold=threshold))
+    rejects = [r for record in records for r in dedup(dict(record))[1]]
+    conn.execute("COMMIT")
+    conn.close()
+    return rejects
+
+
+def test_planted_duplicates_are_found_and_distinct_articles_kept(tmp_path):
+    records, planted = EVAL.plant_duplicates(ARTICLES, share=0.3)
+    half = len(records) // 2  # two runs over one state: half of the copies are found across runs
+    rejects = run_deduper(records[:half], tmp_path / "s.db") + \
+        run_deduper(records[half:], tmp_path / "s.db")
+    s = EVAL.score(records, rejects, planted, threshold=0.5, ngram=5)
+    assert s["distinct"] >= 100 and s["planted"] >= 30
+    assert s["recall"] >= 0.95, s
+    assert s["false_merge_rate"] <= 0.005, s
+    assert s["source_duplicates"] == 0  # GSD sentences do not repeat: every merge was planted
+
+
+def article_record(i, **changes):
+    return {"id": f"gsd-{i}", "title": ARTICLES[i][0][:12], "text": "\n".join(ARTICLES[i]),
+            **changes}
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    return path
+
+
+def test_run_rejects_copies_with_the_id_they_duplicate(zhclean, tmp_path):
+    edited = "\n".join(ARTICLES[1]).replace("的", "之", 2)
+    dropped = "\n".join(ARTICLES[2][1:])
+    inputs = write_jsonl(tmp_path / "in.jsonl", [
+        article_record(0), article_record(1), article_record(2),
+        article_record(0, id="copy-exact", title="另一个标题"),
+        article_record(1, id="copy-edited", text=edited),
+        article_record(2, id="copy-dropped", text=dropped)])
+    r = zhclean("run", inputs, "--dedup", "-o", tmp_path / "out.jsonl", "--stats",
+                tmp_path / "stats.json")
+    assert r.exit_code == 0, r.stderr
+    assert [x["id"] for x in read_jsonl(tmp_path / "out.jsonl")] == ["gsd-0", "gsd-1", "gsd-2"]
+    dups = {x["id"]: x for x in read_jsonl(tmp_path / "out.rejects.jsonl")
+            if x["stage"] == "dedup"}
+    assert dups["copy-exact"]["reason"] == "duplicate"
+    assert dups["copy-exact"]["duplicate_of"] == "gsd-0"
+    assert dups["copy-edited"]["reason"] == "near_duplicate"
+    assert dups["copy-edited"]["duplicate_of"] == "gsd-1"
+    assert dups["copy-dropped"]["duplicate_of"] == "gsd-2"
+    assert dups["copy-dropped"]["record"]["text"].startswith(ARTICLES[2][1][:10])
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["records_out"] == 3
+    assert stats["rejects"]["dedup"] == {"duplicate": 1, "near_duplicate": 2}
+
+
+def test_without_state_or_flag_nothing_is_deduplicated(zhclean, tmp_path):
+    inputs = write_jsonl(tmp_path / "in.jsonl", [article_record(0), article_record(0, id="b")])
+    r = zhclean("run", inputs)
+    assert [x["id"] for x in r.records] == ["gsd-0", "b"]
+
+
+def test_threshold_one_keeps_near_copies(zhclean, tmp_path):
+    edited = "\n".join(ARTICLES[1]).replace("的", "之", 2)
+    inputs = write_jsonl(tmp_path / "in.jsonl", [article_record(1),
+                                                 article_record(1, id="b", text=edited)])
+    r = zhclean("run", inputs, "--dedup", "--near-dup-threshold", "1")
+    assert [x["id"] for x in r.records] == ["gsd-1", "b"]
+
+
+def test_jobs_give_the_same_decisions(zhclean, tmp_path, monkeypatch):
+    records, _ = EVAL.plant_duplicates(ARTICLES[:40], share=0.5)
+    inputs = write_jsonl(tmp_path / "in.jsonl", records)
+    one = zhclean("run", inputs, "--dedup", "--jobs", "1", "--rejects", tmp_path / "r1.jsonl")
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 4000)  # several chunks, so the pool is used
+    two = zhclean("run", inputs, "--dedup", "--jobs", "2", "--rejects", tmp_path / "r2.jsonl")
+    assert one.exit_code == two.exit_code == 0
+    assert one.stdout == two.stdout
+    dedup = [sorted((x["id"], x["duplicate_of"]) for x in read_jsonl(tmp_path / name)
+                    if x["stage"] == "dedup") for name in ("r1.jsonl", "r2.jsonl")]
+    assert dedup[0] == dedup[1] and len(dedup[0]) == 20
+
+
+def test_an_index_built_with_other_parameters_is_refused(tmp_path):
+    run_deduper([], tmp_path / "s.db")
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    with pytest.raises(DedupError, match="ngram=5 \\(now 4\\)"):
+        Deduper(conn, DedupOptions(ngram=4))

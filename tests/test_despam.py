@@ -1,0 +1,273 @@
+"""The despam stage on real lines: excerpts of the seed page and of hijacked and clean web pages."""
+import json
+
+import pytest
+
+from pipeline.records import new_record
+from pipeline.rules import RuleError, Rules
+from pipeline.stages import despam
+
+SPAM_HEADER = ("国产精品亚洲mnbav网站_成人午夜亚洲精品无码网站_日韩va亚洲va欧洲va国产_"
+               "亚洲欧洲精品成人久久曰影片")
+LINK_FARM = ("        在线免费av播放| 日本一级免费视频| 精品国产免费视频| 天天躁日日躁成人字幕aⅴ| "
+             "国产精品美女久久久免费| 国产精品一级黄| 天天爱天天操天天干| 日韩一区二区在线看片")
+TITLE_TRAD = "LSTM之父:我也是注意力之父!1991年就發表線性復雜度,遙遙領先Transformer 26年"
+BODY_TRAD = ("新智元報道編輯:LRS【新智元導讀】Transformer模型自2017年問世以來,已成為AI領域的核心技術,"
+             "尤其在自然語言處理中占據主導地位。")
+
+
+@pytest.fixture(scope="module")
+def stage():
+    return despam.build(despam.DespamOptions(), Rules())
+
+
+def reasons(stage, lines):
+    return [d.reason for d in stage.decide(lines)]
+
+
+def run(stage, text, title=""):
+    return stage(new_record(id="t", source="test", title=title, text=text))
+
+
+@pytest.mark.parametrize("line", [
+    SPAM_HEADER,
+    LINK_FARM,
+    "成人免费xxxxx在线视频软件_久久精品久久久_亚洲国产精品久久久_天天色天天色_亚洲人成一区",
+    "亚洲免费av电影一区二区三区,日韩爱爱视频,51精品视频一区二区三区,91视频爱爱,日韩欧美在线播放视频",
+    "九九影院理论片私人影院 I 国产成人精品无码专区 I 色播丁香 I 欧美视频一区在线观看 I 黄色一节片",
+    "久久福利_99r_国产日韩在线视频_直接看av的网站_中文欧美日韩_久久一",
+])
+def test_seo_spam_headers_and_link_farms_are_spam_titles(stage, line):
+    assert reasons(stage, [line]) == ["spam_title"]
+
+
+@pytest.mark.parametrize("line", [
+    "國產精品亞洲無碼網站_成人午夜亞洲精品無碼網站_日韓va亞洲va歐洲va國產",  # Traditional
+    "国 产 精 品 一 区 二 区_亚 洲 无 码 专 区_日 韩 精 品",  # spaced out
+    "ＡＶ在线_国产精品ａⅴ无码_一区二区三区_久久久",  # full-width letters
+])
+def test_spam_is_found_in_any_script_width_or_spacing(stage, line):
+    assert reasons(stage, [line]) == ["spam_title"]
+
+
+@pytest.mark.parametrize("headline", [
+    "2011年成人高考报名时间公布",
+    "中日韩峰会将于下月在北京举行",
+    "精品超市开进社区 居民买菜更方便",
+    "亚洲杯:国足今晚迎战乌兹别克斯坦",
+    "免费视频通话功能上线 欧美用户增长迅速",
+    "日韩欧美股市全线上涨",
+    "Java 与 C++ 性能对比:AV1 编码器实测",
+])
+def test_headlines_with_ambiguous_words_are_kept(stage, headline):
+    record, rejects = run(stage, headline)
+    assert record is not None and record["text"] == headline and rejects == []
+
+
+@pytest.mark.parametrize("line", [
+    '<span id="3dn8r"></span>',
+    '    1. <span id="3dn8r"><optgroup id="3dn8r"></optgroup></span><li id="3dn8r"></li>',
+    "• <ins id=\"pjuwb\"></ins>",
+    "        ?",
+    "  •  ",
+    "[[342490]]",
+])
+def test_markup_residue_is_html(stage, line):
+    assert reasons(stage, [line]) == ["html"]
+
+
+@pytest.mark.parametrize("line", [
+    "#include <vector>",
+    "}",
+    "    ...",
+    "type Client struct { ",
+])
+def test_code_is_not_markup(stage, line):
+    assert reasons(stage, [line]) == [None]
+
+
+@pytest.mark.parametrize("line", [
+    "閱讀原文",
+    "暫無評論...",
+    "431 0 0",
+    "  C++博客 :: 首頁 :: 新隨筆 :: 聯系 :: 聚合  :: 管理",
+    "Posted on 2013-05-19 16:07 S.l.e!ep.¢% 閱讀(905) 評論(1)  編輯 收藏 引用 所屬分類: C++",
+    "當(dāng)前位置: 首頁 » 企資快報 » 產(chǎn)品 » 正文",
+    "發(fā)布時間:2022-04-11 13:38:31 來源:億速云 閱讀:261 作者:iii 欄目:編程語言",
+    "熱門標簽:寧波語音外呼系統公司 湛江crm外呼系統排名 仙桃400電話辦理 地圖標注免費定制店",
+    "版權(quán)說明:本文檔由用戶提供并上傳,收益歸屬內(nèi)容提供方,若內(nèi)容存在侵權(quán),請進行舉報",
+    "8 i# r- S9 m& E8 C",
+])
+def test_page_chrome_is_boilerplate(stage, line):
+    assert reasons(stage, [line]) == ["boilerplate"]
+
+
+def test_lines_above_the_breadcrumb_are_site_banners(stage):
+    lines = ["二維碼", "企資網(wǎng)", "當(dāng)前位置: 首頁 » 企資快報 » 產(chǎn)品 » 正文",
+             "如何設(shè)計出讓人玩不膩的策略游戲?", BODY_TRAD]
+    assert reasons(stage, lines) == ["boilerplate", "boilerplate", "boilerplate", None, None]
+
+
+def test_related_articles_after_the_article_are_boilerplate(stage):
+    lines = [BODY_TRAD, "上一篇: 畅所欲言凝心聚力球迷座谈会顺利召开",
+             "体育播报10月23日宣 在本轮欧冠,拜仁4-0大胜布鲁日。本场比赛凯恩破门,赛后他也在社媒晒照庆祝...",
+             "2025-10-23"]
+    assert reasons(stage, lines) == [None, "boilerplate", "boilerplate", "boilerplate"]
+
+
+def test_site_name_between_chrome_above_the_article_is_boilerplate(stage):
+    lines = ["  • 全國 [切換]", "  • 億企商貿", "    掃一掃關注", "小米大咖講述:從100到2億+用戶,MIUI的發展、創新故事",
+             "       2017-10-11 3780", BODY_TRAD]
+    assert reasons(stage, lines) == ["boilerplate", "boilerplate", "boilerplate", None,
+                                     "boilerplate", None]
+
+
+def test_short_title_above_the_metadata_line_is_kept(stage):
+    # Short, unpunctuated and between chrome, but just above the date line: the title.
+    lines = ["全國咨詢熱線400-663-9099", "英脈物流", "冷鏈物流配送路徑研究", "發表時間:2024-08-22 09:03:00",
+             BODY_TRAD]
+    assert reasons(stage, lines) == ["boilerplate", "boilerplate", None, "boilerplate", None]
+
+
+def test_channel_tags_under_the_title_are_boilerplate(stage):
+    lines = [SPAM_HEADER, "圖文講透Golang標準庫 net/http實現原理 - 客戶端", "開發 前端", BODY_TRAD]
+    assert reasons(stage, lines) == ["spam_title", None, "boilerplate", None]
+
+
+def test_author_names_under_the_journal_line_are_kept(stage):
+    lines = ["一種基于版本演進模型和迭代設計模式的軟件版本迭代方法", "電腦知識與技術 2022年14期",
+             "汪驥宇 陳武 張千秋 胡芳", BODY_TRAD]
+    assert reasons(stage, lines) == [None, "boilerplate", None, None]
+
+
+@pytest.mark.parametrize("lines", [["英脈物流"], ["開發 前端", "英脈物流"], ["  • 億企商貿", "    掃一掃關注"]])
+def test_short_lines_of_a_page_without_paragraph_are_not_scored(stage, lines):
+    assert reasons(stage, lines)[0] is None
+
+
+def test_summary_repeating_the_opening_with_other_quotes_is_boilerplate(stage):
+    teaser = ("程序員是個很辛苦的職業,通常面臨無窮無盡的加班,但經過分析發現,大多數加班并不是因為項目時間不夠,"
+              "而是前期開發沒有設計好,后期出現了無法跟蹤,甚至無法解決的bug,導致研發時間不可控,"
+              "這就是通常所說的“bug是加班之源”。")
+    opening = teaser.replace("“", '"').replace("”", '"') + "因此,我們如果能在設計階段,預防、暴露很多bug。"
+    assert reasons(stage, ["實戰乃王道:C/C++開發常見bug解析", teaser, opening]) == \
+        [None, "boilerplate", None]
+
+
+@pytest.mark.parametrize("line", ["濰坊做網站的那家好網絡推廣公司名字大全", "拼多多代運營哪家靠譜"])
+def test_keyword_stuffed_query_titles_are_spam(stage, line):
+    assert reasons(stage, [line]) == ["spam_title"]
+
+
+@pytest.mark.parametrize("headline", ["室内高尔夫模拟器哪家好？", "厂房电动伸缩门哪家好-深圳开门红",
+                                      "建一个微信小程序商城需要多少钱？", "网络推广细分市场"])
+def test_headlines_with_one_query_word_are_kept(stage, headline):
+    record, rejects = run(stage, headline)
+    assert record is not None and rejects == []
+
+
+@pytest.mark.parametrize("line", [
+    "3 W+ 0",
+    "京ICP備05070602號",
+    "【責任編輯:王斌】",
+    "分享到:",
+    "收藏 打印 關閉窗口",
+    "掃描二維碼 關注公眾號",
+])
+def test_more_page_chrome_is_boilerplate(stage, line):
+    assert reasons(stage, [line]) == ["boilerplate"]
+
+
+def test_news_about_casinos_is_content(stage):
+    line = ("澳门博彩业分为三类:一是幸运博彩。幸运博彩即赌博,被视作澳门博彩的起源。幸运博彩的花样很多,"
+            "有骰宝、百家乐、轮盘、廿一点、牌九、角子机(俗称“老虎机”)等20多种。")
+    assert reasons(stage, ["赌场", line]) == [None, None]
+
+
+def test_seed_page_keeps_title_and_body(stage):
+    lines = [SPAM_HEADER, "", TITLE_TRAD, "", "AIGC動態1年前 (2024)發布 新智元", "431 0 0", "",
+             BODY_TRAD, "", "閱讀原文", "? 版權聲明", "蟬鏡AI數字人", "", "相關文章", "",
+             "暫無評論", SPAM_HEADER, '<span id="3dn8r"></span>', "", LINK_FARM]
+    record, rejects = run(stage, "\n".join(lines))
+    assert record["text"] == TITLE_TRAD + "\n" + BODY_TRAD
+    assert record["title"] == TITLE_TRAD
+    assert sorted(r["line"] for r in rejects) == [i for i in range(len(lines)) if i not in (2, 7)]
+
+
+def test_works_the_same_after_convert(stage):
+    simplified = ["当前位置: 首页 » 企资快报 » 产品 » 正文", "如何设计出让人玩不腻的策略游戏?",
+                  "发布时间:2022-04-11 13:38:31 来源:亿速云 阅读:261", "国产精品无码网站_日韩va亚洲va欧洲va国产"]
+    traditional = ["當前位置: 首頁 » 企資快報 » 產品 » 正文", "如何設計出讓人玩不膩的策略遊戲?",
+                   "發佈時間:2022-04-11 13:38:31 來源:億速雲 閱讀:261", "國產精品無碼網站_日韓va亞洲va歐洲va國產"]
+    assert reasons(stage, simplified) == reasons(stage, traditional)
+
+
+def test_spam_title_is_replaced_by_the_first_heading(stage):
+    record, rejects = run(stage, TITLE_TRAD + "\n" + BODY_TRAD, title=SPAM_HEADER)
+    assert record["title"] == TITLE_TRAD
+    assert {"field": "title", "reason": "spam_title", "text": SPAM_HEADER}.items() <= \
+        [r for r in rejects if "field" in r][0].items()
+
+
+def test_record_of_only_noise_is_rejected_whole(stage):
+    record, rejects = run(stage, SPAM_HEADER + "\n\n閱讀原文")
+    assert record is None and rejects[-1]["reason"] == "no_content"
+
+
+def test_remaining_text_that_is_spam_rejects_the_record(stage):
+    # Doorway prose: no line is a list of titles, but the text as a whole promotes a porn site.
+    doorway = ("欢迎来到本站,我们每天为大家更新最新最全的国产精品和无码资源,所有内容均可在手机上流畅观看。\n"
+               "注册会员即可享受更多无码内容,老用户推荐好友还能获得久久精品专区的永久观看权限。")
+    assert reasons(stage, doorway.split("\n")) == [None, None]
+    record, rejects = run(stage, doorway)
+    assert record is None and rejects[-1]["reason"] == "spam_text"
+
+
+def test_rule_override_adds_terms_and_thresholds(tmp_path):
+    (tmp_path / "spam_lexicon.tsv").write_text("# mine\n刷流水\tfakead\t1.5\n", encoding="utf-8")
+    (tmp_path / "boilerplate.txt").write_text("chrome\t^本站由.*强力驱动$\n", encoding="utf-8")
+    stage = despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+    assert reasons(stage, ["刷流水_刷流水平台_专业刷流水", "本站由某某CMS强力驱动"]) == \
+        ["spam_title", "boilerplate"]
+
+
+def test_broken_lexicon_names_file_and_line(tmp_path):
+    (tmp_path / "spam_lexicon.tsv").write_text("# mine\n无码\tporn\theavy\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"spam_lexicon.tsv:2: expected a number"):
+        despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+
+
+def test_unknown_boilerplate_kind_names_file_and_line(tmp_path):
+    (tmp_path / "boilerplate.txt").write_text("\n\nfooter\t^关于我们$\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"boilerplate.txt:3: kind must be one of"):
+        despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+
+
+def test_pattern_that_times_out_is_a_rule_error(zhclean, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "boilerplate.txt").write_text("# slow\nchrome\t^(\\w|\\w\\w)+$\n", encoding="utf-8")
+    line = json.dumps({"text": "a" * 60 + "!"})
+    result = zhclean("despam", "--rules", rules, input=line + "\n")
+    assert result.exit_code == 3
+    assert f"{rules / 'boilerplate.txt'}:2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_explain_shows_decision_reason_and_score(zhclean, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text(SPAM_HEADER + "\n" + TITLE_TRAD + "\n431 0 0\n", encoding="utf-8")
+    result = zhclean("explain", page)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert "spam_title" in lines[1] and "mnbav" in lines[1]
+    assert "keep" in lines[2] and TITLE_TRAD in lines[2]
+    assert "boilerplate" in lines[3] and "boilerplate.txt:" in lines[3]
+    assert "\x1b[" not in result.stdout  # plain when not a terminal
+
+
+def test_despam_explain_reads_jsonl(zhclean):
+    line = json.dumps({"id": "a", "text": "閱讀原文\n" + TITLE_TRAD}, ensure_ascii=False)
+    result = zhclean("despam", "--explain", input=line + "\n")
+    assert result.exit_code == 0
+    assert "boilerplate" in result.stdout.splitlines()[1]
+    assert "keep" in result.stdout.splitlines()[2]

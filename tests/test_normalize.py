@@ -1,0 +1,76 @@
+from pipeline.stages.normalize import (collapse_spaces, decode_entities, halfwidth_alnum, nfc,
+                                       normalize, remove_invisible, remove_pinyin)
+
+# Excerpts of real scraped pages (a Taiwan tech blog with pinyin pasted after the characters).
+PINYIN_PAGE = "golang標(biāo)準(zhǔn)庫(kù) net/http實(shí)現(xiàn)原理"
+PINYIN_REQUEST = "根據(jù)用戶的入參,處理這個(gè)請(qǐng)求。"
+
+
+def test_pinyin_after_han_removed():
+    assert remove_pinyin(PINYIN_PAGE) == "golang標準庫 net/http實現原理"
+    assert remove_pinyin(PINYIN_REQUEST) == "根據用戶的入參,處理這個請求。"
+
+
+def test_pinyin_in_fullwidth_brackets_removed():
+    assert remove_pinyin("標（biāo）準（zhǔn）") == "標準"
+
+
+def test_brackets_that_are_not_toned_pinyin_after_han_stay():
+    # English, untoned syllables, code, mojibake, and two syllables in one bracket (a gloss
+    # someone wrote, not one pasted per character)
+    for text in ("理解“表格(Table)”這種", "人工智能(AI)“真正", "的(de)", "emit(c);",
+                 "??⒉┻M(jìn)行內", "因?yàn)樗?Unicode", "法國(Fàguó)"):
+        assert remove_pinyin(text) == text
+
+
+def test_fullwidth_letters_and_digits_halfwidth_chinese_punctuation_stays():
+    text = "本报北京６月１４日讯，ＡＰＥＣ会议。！？、；：「」（）"
+    assert halfwidth_alnum(text) == "本报北京6月14日讯，APEC会议。！？、；：「」（）"
+
+
+def test_invisible_and_control_characters_removed_but_never_newline():
+    text = "\ufeff新聞\u200b標題\r\n第二\x00行\u200d\r\n\n最後\x07一行\r"
+    assert remove_invisible(text) == "新聞標題\n第二行\n\n最後一行"
+
+
+def test_lone_carriage_return_becomes_a_space_not_a_line():
+    assert remove_invisible("上半句\r下半句") == "上半句 下半句"
+
+
+def test_entities_decoded_without_adding_lines():
+    assert decode_entities("張三&amp;李四&nbsp;說&#21644;&#x597D;&lt;b&gt;") == \
+        "張三&李四\u00a0說和好<b>"
+    assert decode_entities("第一行&#10;仍是第一行") == "第一行 仍是第一行"
+    assert decode_entities("AT&T 與 R&D") == "AT&T 與 R&D"
+
+
+def test_space_runs_collapsed():
+    assert collapse_spaces("香港  新聞\t\t報道\u00a0\u00a0今日") == "香港 新聞 報道 今日"
+    assert collapse_spaces("　　全角空格縮進保留") == "　　全角空格縮進保留"
+
+
+def test_nfc_maps_compatibility_ideographs():
+    assert nfc("\uf900") == "\u8c48"
+    assert nfc("cafe\u0301") == "café"
+
+
+def test_normalize_names_the_steps_it_applied_and_keeps_lines():
+    text = "標(biāo)準(zhǔn)&amp;ＡＢＣ\u200b  庫\r\n\n第三行"
+    applied: set[str] = set()
+    out = normalize(text, applied)
+    assert out == "標準&ABC 庫\n\n第三行"
+    assert applied == {"entities", "invisible", "width", "spaces", "pinyin"}
+    assert out.count("\n") == text.count("\n")
+
+
+def test_characters_an_entity_decodes_to_are_normalised_too():
+    applied: set[str] = set()
+    assert normalize("&#65313;&#8203;&#65297;號", applied) == "A1號"
+    assert applied == {"entities", "invisible", "width"}
+
+
+def test_clean_text_is_returned_unchanged():
+    applied: set[str] = set()
+    text = "王丙乾提出巩固和发展环境与资源保护工作新局面"
+    assert normalize(text, applied) is text
+    assert applied == set()

@@ -1,0 +1,168 @@
+"""--state: incremental runs, the lock, and kill -9 at any moment followed by the same command."""
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, read_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
+
+
+def articles(start, stop, prefix="g", step=3):
+    return [{"id": f"{prefix}{i}", "title": SENTENCES[i][:10], "text": "\n".join(SENTENCES[i:i + 3])}
+            for i in range(start, stop, step)]
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """Three input files of real sentences; c.jsonl repeats two articles of a.jsonl."""
+    d = tmp_path / "in"
+    d.mkdir()
+    write_jsonl(d / "a.jsonl", articles(0, 150))
+    write_jsonl(d / "b.jsonl", articles(150, 300))
+    write_jsonl(d / "c.jsonl", articles(300, 500) + articles(0, 6, prefix="again"))
+    return d
+
+
+def snapshot(path):
+    st = os.stat(path)
+    return Path(path).read_bytes(), st.st_mtime_ns
+
+
+def test_a_second_run_over_unchanged_inputs_does_nothing(zhclean, corpus, tmp_path):
+    args = ("run", corpus, "--state", tmp_path / "s.db", "-o", tmp_path / "out.jsonl")
+    first = zhclean(*args, "--stats", tmp_path / "1.json")
+    assert first.exit_code == 0, first.stderr
+    out, rejects = snapshot(tmp_path / "out.jsonl"), snapshot(tmp_path / "out.rejects.jsonl")
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 167
+    second = zhclean(*args, "--stats", tmp_path / "2.json", "-v")
+    assert second.exit_code == 0
+    assert "nothing to do: 3 inputs unchanged" in second.stderr
+    assert snapshot(tmp_path / "out.jsonl") == out  # not rewritten: same bytes, same mtime
+    assert snapshot(tmp_path / "out.rejects.jsonl") == rejects
+    stats = json.loads((tmp_path / "2.json").read_text())
+    assert (stats["records_in"], stats["inputs_read"], stats["inputs_skipped"]) == (0, 0, 3)
+    assert sorted(os.listdir(tmp_path)) == ["1.json", "2.json", "in", "out.jsonl",
+                                            "out.rejects.jsonl", "s.db", "s.db.lock"]
+
+
+def test_a_changed_input_is_processed_again_and_its_old_records_not_output_twice(
+        zhclean, corpus, tmp_path):
+    args = ("run", corpus, "--state", tmp_path / "s.db")
+    assert zhclean(*args, "-o", tmp_path / "1.jsonl").exit_code == 0
+    with open(corpus / "b.jsonl", "a", encoding="utf-8") as f:  # yesterday's file grew
+        f.write(json.dumps({"id": "new", "text": SENTENCES[10] + SENTENCES[200]},
+                           ensure_ascii=False) + "\n")
+    os.utime(corpus / "a.jsonl", ns=(1, 1))  # touched, same content: skipped after hashing
+    r = zhclean(*args, "-o", tmp_path / "2.jsonl", "--stats", tmp_path / "2.json")
+    assert r.exit_code == 0
+    assert [x["id"] for x in read_jsonl(tmp_path / "2.jsonl")] == ["new"]
+    again = [x for x in read_jsonl(tmp_path / "2.rejects.jsonl") if x["stage"] == "dedup"]
+    assert len(again) == 50 and all(x["duplicate_of"] == x["id"] for x in again)
+    stats = json.loads((tmp_path / "2.json").read_text())
+    assert (stats["inputs_read"], stats["inputs_skipped"]) == (1, 2)
+    assert stats["bytes_in"] == os.path.getsize(corpus / "b.jsonl")
+    third = zhclean(*args, "-o", tmp_path / "3.jsonl", "-v")
+    assert "nothing to do" in third.stderr and not (tmp_path / "3.jsonl").exists()
+
+
+def test_a_second_run_on_a_locked_state_stops_with_its_own_status(zhclean, corpus, tmp_path):
+    with open(tmp_path / "s.db.lock", "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        holder.write("12345")
+        holder.flush()
+        r = zhclean("run", corpus, "--state", tmp_path / "s.db", "-o", tmp_path / "out.jsonl")
+    assert r.exit_code == 4
+    assert "s.db is in use by another zhclean run (pid 12345)" in r.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_broken_state_file_is_a_clear_error(zhclean, corpus, tmp_path):
+    (tmp_path / "s.db").write_text("not a database\n" * 100)
+    r = zhclean("run", corpus, "--state", tmp_path / "s.db")
+    assert r.exit_code == 3 and "state error" in r.stderr and "s.db" in r.stderr
+
+
+# ------------------------------------------------------------------ kill -9, then the same command
+
+def command(corpus, work, jobs):
+    return [sys.executable, "-m", "pipeline", "run", str(corpus), "--state", str(work / "s.db"),
+            "-o", str(work / "out.jsonl"), "--jobs", str(jobs), "-q"]
+
+
+def run(args, crash_at=None, kill_after=None):
+    env = {k: v for k, v in os.environ.items() if k != "ZHCLEAN_TEST_CRASH_AT"}
+    if crash_at:
+        env["ZHCLEAN_TEST_CRASH_AT"] = crash_at
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    if kill_after is not None:
+        time.sleep(kill_after)
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=120)
+    return proc
+
+
+def outputs(work):
+    return {name: (work / name).read_bytes() if (work / name).exists() else None
+            for name in ("out.jsonl", "out.rejects.jsonl")}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    base = tmp_path_factory.mktemp("crash")
+    corpus = base / "in"
+    corpus.mkdir()
+    write_jsonl(corpus / "a.jsonl", articles(0, 250))
+    write_jsonl(corpus / "b.jsonl", articles(250, 500) + articles(0, 30, prefix="again"))
+    # Windows that share sentences with their neighbours: many near duplicates, and a longer run.
+    write_jsonl(corpus / "c.jsonl", articles(0, 500, prefix="w", step=1) * 3)
+    work = base / "reference"
+    work.mkdir()
+    started = time.monotonic()
+    proc = run(command(corpus, work, 1))
+    assert proc.returncode == 0, proc.stderr
+    return corpus, outputs(work), time.monotonic() - started
+
+
+def rerun_and_compare(corpus, work, expected, jobs):
+    again = run(command(corpus, work, jobs))
+    assert again.returncode == 0, again.stderr
+    assert outputs(work) == expected
+    assert not [n for n in os.listdir(work) if n.endswith((".tmp", ".zhclean-staged"))]
+    last = run(command(corpus, work, jobs))  # and then nothing is left to do
+    assert last.returncode == 0 and outputs(work) == expected
+
+
+@pytest.mark.parametrize("point", ["after_first_record", "before_commit", "after_commit",
+                                   "after_output_rename"])
+def test_killed_at_a_commit_point_the_rerun_equals_an_uninterrupted_run(
+        uninterrupted, tmp_path, point):
+    corpus, expected, _ = uninterrupted
+    crashed = run(command(corpus, tmp_path, 1), crash_at=point)
+    assert crashed.returncode == -signal.SIGKILL
+    rerun_and_compare(corpus, tmp_path, expected, 1)
+
+
+@pytest.mark.parametrize("share,jobs", [(0.2, 1), (0.4, 2), (0.6, 1), (0.8, 2), (0.95, 1)])
+def test_killed_after_a_delay_the_rerun_equals_an_uninterrupted_run(
+        uninterrupted, tmp_path, share, jobs):
+    """Killed at a share of an uninterrupted run's duration: starting, reading, deduplicating,
+    committing (where exactly varies with the machine's load)."""
+    corpus, expected, duration = uninterrupted
+    run(command(corpus, tmp_path, jobs), kill_after=share * duration)
+    rerun_and_compare(corpus, tmp_path, expected, jobs)
