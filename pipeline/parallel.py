@@ -13,7 +13,7 @@ import signal
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import Iterable, Iterator
 
 from pipeline.readers import Unparsed
@@ -52,7 +52,7 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
     chunks = batches(items)
     head = list(islice(chunks, 2))
     if len(head) < 2:
-        for chunk in head + list(chunks):
+        for chunk in head:
             run_stream(parsed(chunk), stages, out, rejects_out, stats)
         return
     names = tuple(name for name, _ in stages)
@@ -60,15 +60,25 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
                                initargs=(names, settings, keep_rejects))
     try:
         pending: deque = deque()
-        for chunk in _chain(head, chunks):
+        for chunk in chain(head, chunks):
             pending.append(pool.submit(_process_chunk, chunk))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
                 _write(pending.popleft().result(), out, rejects_out, stats)
         while pending:
             _write(pending.popleft().result(), out, rejects_out, stats)
+    except BaseException:
+        _stop_workers(pool)  # Ctrl-C, a closed stdout or an error: now, not after their chunks
+        raise
     finally:
-        # On an error, Ctrl-C or a closed stdout, drop the queued chunks; workers finish theirs.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
 
 
 def batches(items: Iterable) -> Iterator[list]:
@@ -92,11 +102,6 @@ def parsed(chunk: list) -> Iterator[dict]:
             yield from item.parse()
         else:
             yield item
-
-
-def _chain(head: list, rest: Iterator) -> Iterator:
-    yield from head
-    yield from rest
 
 
 def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:

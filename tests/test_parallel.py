@@ -108,3 +108,13 @@ def test_ctrl_c_stops_parent_and_workers_without_traceback(tmp_path):
 
 def test_default_jobs_is_the_usable_cores():
     assert 1 <= parallel.default_jobs() <= (os.cpu_count() or 1)
+
+
+def test_run_names_the_segmenter_segmenter_and_the_engine_local_or_ray(zhclean):
+    batch = SAMPLES / "batch.jsonl"
+    [first, *_] = zhclean("run", batch, "--segmenter", "jieba").records
+    assert first["meta"]["segment"]["engine"] == "jieba"
+    assert zhclean("run", batch, "--engine", "local").records == \
+        zhclean("run", batch, "--engine", "local", "--jobs", 1).records
+    wrong = zhclean("run", batch, "--engine", "jieba")
+    assert wrong.exit_code == 2 and "local" in wrong.stderr

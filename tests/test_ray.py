@@ -1,5 +1,6 @@
 """`run --engine ray` on a local Ray instance gives the records of the local engine."""
 import json
+import lzma
 import shutil
 
 import pytest
@@ -18,7 +19,7 @@ def local_ray():
 
 @pytest.fixture
 def shards(tmp_path):
-    """Three JSONL shards: plain, gzip-compressed, and one with a broken line."""
+    """JSONL shards: plain, gzip and xz-compressed, and one with a broken line."""
     folder = tmp_path / "shards"
     folder.mkdir()
     shutil.copy(SAMPLES / "batch.jsonl", folder / "a.jsonl")
@@ -26,6 +27,7 @@ def shards(tmp_path):
     seed = (SAMPLES / "seed_lstm.txt").read_text(encoding="utf-8")
     (folder / "c.jsonl").write_text(
         json.dumps({"text": seed}, ensure_ascii=False) + "\n{broken\n", encoding="utf-8")
+    (folder / "d.jsonl.xz").write_bytes(lzma.compress((SAMPLES / "batch.jsonl").read_bytes()))
     return folder
 
 
@@ -40,7 +42,7 @@ def test_ray_gives_the_records_of_the_local_engine(zhclean, local_ray, shards, t
     assert len(summary) == 1
 
     assert sorted(p.name for p in out.iterdir()) == ["00000-a.jsonl", "00001-b.jsonl",
-                                                     "00002-c.jsonl"]
+                                                     "00002-c.jsonl", "00003-d.jsonl"]
     on_ray = [r for p in sorted(out.iterdir()) for r in read_jsonl(p)]
     assert on_ray == local.records
     assert len(on_ray) >= 4

@@ -1,7 +1,7 @@
 """`zhclean run --engine ray`: the same record functions on Ray Data, beyond one machine.
 
 Every input file is a shard. Ray Data reads each shard whole (read_binary_files: one row per file,
-.gz/.bz2/.zst opened by Arrow) and hands it to a pool of CleanShards actors, which build the stages
+.gz/.bz2/.zst opened by Arrow, .xz here) and hands it to a pool of CleanShards actors, which build the stages
 once and then parse, clean and serialise exactly as the local engine does. Each shard gives two
 files, written atomically, named after its position among the inputs so that `cat DIR/*.jsonl`
 is the local engine's output:
@@ -17,12 +17,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import lzma
 import os
 
 import ray
 import ray.data
 
-from pipeline.readers import FieldMap, Unparsed, format_of
+from pipeline.readers import COMPRESSIONS, FieldMap, Unparsed, format_of
 from pipeline.records import Reject
 from pipeline.runner import Stats, report, run_stream
 from pipeline.stages import Settings, build_stages
@@ -67,9 +68,9 @@ def _run(paths, stage_names, settings, fields, output_dir, rejects_dir) -> Stats
 
 def shard_name(position: int, path: str) -> str:
     base = os.path.basename(path)
-    for suffix in (".gz", ".bz2", ".zst", ".jsonl", ".ndjson", ".json"):
+    for suffix in COMPRESSIONS:
         base = base.removesuffix(suffix)
-    return f"{position:05d}-{base}"
+    return f"{position:05d}-{os.path.splitext(base)[0]}"
 
 
 class CleanShards:
@@ -97,6 +98,8 @@ class CleanShards:
 
     def clean(self, data: bytes, path: str) -> tuple[Stats, list[Reject]]:
         source, name = self.shards[os.path.abspath(path)]
+        if source.lower().endswith(".xz"):  # the one compression Arrow does not open itself
+            data = lzma.decompress(data)
         lines = tuple(io.BytesIO(data))  # split as a file is read: at b"\n" only
         fmt = format_of(source) or "jsonl"
         unparsed = Unparsed(source, fmt, lines if fmt == "jsonl" else (data,), len(data),

@@ -116,8 +116,9 @@ class Despammer:
         self.normaliser = Normaliser()
         self.lexicon = Lexicon(rules, self.normaliser)
         patterns = [self._boilerplate_pattern(row) for row in rules.table("boilerplate.txt", 2, 2)]
-        self.boilerplate = [p for p in patterns if p.kind not in HINT_KINDS]
-        self.hints = {kind: [p for p in patterns if p.kind == kind] for kind in HINT_KINDS}
+        self.boilerplate = PatternSet([p for p in patterns if p.kind not in HINT_KINDS])
+        self.hints = {kind: PatternSet([p for p in patterns if p.kind == kind])
+                      for kind in HINT_KINDS}
         t = rules.toml("despam.toml")
         self.t = {f"{section}.{key}": value for section, table in t.items()
                   for key, value in table.items()}
@@ -167,7 +168,7 @@ class Despammer:
     def chrome_kind(self, normalised: str) -> tuple[str | None, str]:
         if len(compact(normalised)) > self.t["boilerplate.max_chars"]:
             return None, ""
-        p = _first_match(self.boilerplate, normalised)
+        p = self.boilerplate.first_match(normalised)
         return (p.kind, f"{p.row.path.name}:{p.row.lineno}") if p else (None, "")
 
     def classify(self, line: str, normalised: str) -> Decision:
@@ -283,8 +284,8 @@ class Despammer:
             ("unpunctuated", "unpunctuated", not _PUNCTUATION.search(text)),
             ("tag row", "tag_row", len(words) >= 2 and all(
                 2 <= len(w) <= self.t["near_chrome.tag_max_word_chars"] for w in words)),
-            ("site words", "hint", _first_match(self.hints["hint"], normalised) is not None),
-            ("channel names", "channel", _first_match(self.hints["channel"], normalised) is not None),
+            ("site words", "hint", self.hints["hint"].first_match(normalised) is not None),
+            ("channel names", "channel", self.hints["channel"].first_match(normalised) is not None),
         ]
         found = [(what, self.t[f"near_chrome.{weight}"]) for what, weight, hit in evidence if hit]
         return sum(w for _, w in found), ", ".join(what for what, _ in found)
@@ -367,15 +368,45 @@ class Despammer:
         return record, rejects
 
 
-def _first_match(patterns: list[BoilerplatePattern], normalised: str) -> BoilerplatePattern | None:
-    for p in patterns:
+class PatternSet:
+    """Rule patterns tried in order. Most lines match none, so one combined alternation answers
+    that first (one scan instead of one per pattern); only a line it matches is tried pattern by
+    pattern, to name the rule. Patterns with backreferences, whose group numbers would shift in
+    the alternation, are always tried on their own."""
+
+    _BACKREFERENCE = regex.compile(r"\\[1-9]|\(\?P=|\\g<")
+
+    def __init__(self, patterns: list[BoilerplatePattern]):
+        self.patterns = patterns
+        plain = [p for p in patterns if not self._BACKREFERENCE.search(p.pattern.pattern)]
+        self.separate = [p for p in patterns if p not in plain]
         try:
-            if p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
-                return p
-        except TimeoutError:
-            raise p.row.error(f"pattern took more than {PATTERN_TIMEOUT_SECONDS} s on "
-                              f"{normalised[:60]!r}") from None
-    return None
+            self.combined = regex.compile(
+                "|".join(f"(?:{p.pattern.pattern})" for p in plain) or r"(?!)",
+                regex.I | regex.VERSION1)
+        except regex.error:  # patterns that only compile alone: try each on its own
+            self.combined, self.separate = None, patterns
+
+    def first_match(self, normalised: str) -> BoilerplatePattern | None:
+        if self.combined is not None:
+            try:
+                hit = self.combined.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS)
+            except TimeoutError:
+                hit = True  # the loop below names the slow pattern
+            if not hit:
+                return self._first(self.separate, normalised)
+        return self._first(self.patterns, normalised)
+
+    @staticmethod
+    def _first(patterns: list[BoilerplatePattern], normalised: str) -> BoilerplatePattern | None:
+        for p in patterns:
+            try:
+                if p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
+                    return p
+            except TimeoutError:
+                raise p.row.error(f"pattern took more than {PATTERN_TIMEOUT_SECONDS} s on "
+                                  f"{normalised[:60]!r}") from None
+        return None
 
 
 def _at(index: int, d: Decision) -> Decision:
