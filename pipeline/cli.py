@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import contextmanager
 from functools import wraps
 
 import click
@@ -27,8 +28,7 @@ from pipeline.writers import JsonlWriter, NullWriter, OutputClosed
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # the run finished, but some input could not be read (see stderr, rejects)
 EXIT_USAGE = 2  # bad options or a missing input path (Click uses 2 as well)
-EXIT_RULES = 3  # a rule file, the --config file or the --state file is broken
-EXIT_CONFIG = EXIT_RULES
+EXIT_BROKEN_FILE = 3  # a rule file, the --config file or the --state file is broken
 EXIT_LOCKED = 4  # another run holds the --state file
 
 log = logging.getLogger("zhclean")
@@ -106,10 +106,10 @@ segment_options = _compose(
                  show_default=True,
                  help="tokens (and pos) as a JSON list, or text: one space-joined string."),
     click.option("--keep-script", is_flag=True,
-                 help="Tokens in the characters of the text as it reaches segment, with the "
-                      "boundaries found on its OpenCC t2s conversion (accurate mode). For "
-                      "Traditional tokens, leave convert out: zhclean read | zhclean despam | "
-                      "zhclean segment --keep-script."),
+                 help="Keep the original script: tokens cut from the text as it reaches segment, "
+                      "with the boundaries found on its OpenCC t2s conversion (accurate mode). "
+                      "On run, convert then normalises without converting, so Traditional text "
+                      "gives Traditional text and tokens."),
 )
 
 
@@ -117,7 +117,8 @@ def settings_from(opts: dict) -> Settings:
     return Settings(
         rules_dirs=tuple(opts.get("rules_dirs") or ()),
         convert=ConvertOptions(config=opts.get("convert_config", "auto"),
-                               keep_quotes=opts.get("keep_quotes", False)),
+                               keep_quotes=opts.get("keep_quotes", False),
+                               keep_script=opts.get("keep_script", False)),
         despam=DespamOptions(),
         segment=SegmentOptions(
             engine=opts.get("segment_engine", "jieba-rs"), mode=opts.get("mode", "accurate"),
@@ -135,29 +136,56 @@ def default_rejects_path(output: str | None) -> str | None:
     return stem + ".rejects.jsonl"
 
 
-def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
-    """Read inputs, run the stages, write output and rejects; exit with a documented status."""
-    _setup_logging(opts.get("quiet"), opts.get("verbose"))
-    if opts.get("explain"):
-        explain_inputs(paths, opts, only_jsonl=only_jsonl)
-        return
+def fields_from(opts: dict) -> FieldMap:
+    return FieldMap(text=opts.get("text_field", "text"), title=opts.get("title_field", "title"),
+                    id=opts.get("id_field", "id"))
+
+
+def check_inputs(paths) -> None:
+    """Every input must exist before anything is written; no paths means stdin, not a terminal."""
+    list(expand_paths(paths))
+    if not paths and sys.stdin.isatty():
+        raise InputError("no input: name files or directories, or pipe JSONL into stdin")
+
+
+@contextmanager
+def exit_statuses():
+    """The errors a run can meet, as one line on stderr and a documented exit status."""
     try:
-        list(expand_paths(paths))  # every input must exist before anything is written
-        if not paths and sys.stdin.isatty():
-            raise InputError("no input: name files or directories, or pipe JSONL into stdin")
-        settings = settings_from(opts)
-        stages = list(zip(stage_names, build_stages(stage_names, settings)))
+        yield
     except (InputError, OptionsError) as e:
         raise click.UsageError(str(e)) from None
     except RuleError as e:
-        click.echo(f"zhclean: rule error: {e}", err=True)
-        sys.exit(EXIT_RULES)
-    fields = FieldMap(text=opts.get("text_field", "text"), title=opts.get("title_field", "title"),
-                      id=opts.get("id_field", "id"))
+        _fail(f"rule error: {e}", EXIT_BROKEN_FILE)
+    except StateLocked as e:
+        _fail(str(e), EXIT_LOCKED)
+    except StateError as e:
+        _fail(f"state error: {e}", EXIT_BROKEN_FILE)
+    except OutputClosed:
+        _silence_stdout()
+        sys.exit(EXIT_OK)
+
+
+def _fail(message: str, status: int) -> None:
+    click.echo(f"zhclean: {message}", err=True)
+    sys.exit(status)
+
+
+def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
+    """Read inputs, run the stages, write output and rejects; exit with a documented status."""
+    _setup_logging(opts.get("quiet"), opts.get("verbose"))
+    with exit_statuses():
+        check_inputs(paths)
+        settings = settings_from(opts)
+        stages = list(zip(stage_names, build_stages(stage_names, settings)))
+        if opts.get("explain"):
+            explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl)
+            sys.exit(EXIT_OK)
+    fields = fields_from(opts)
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
     started = time.monotonic()
-    try:
+    with exit_statuses():
         with State(opts.get("state")) as state:
             inputs, stats.inputs_skipped = state.select(paths)
             if state.persistent and not inputs:
@@ -185,18 +213,6 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                         run_stream(_progress(read_inputs(selected, fields, only_jsonl=only_jsonl),
                                              stats, opts), stages, sink, rejects, stats)
                 state.commit()
-    except StateLocked as e:
-        click.echo(f"zhclean: {e}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except StateError as e:
-        click.echo(f"zhclean: state error: {e}", err=True)
-        sys.exit(EXIT_CONFIG)
-    except OutputClosed:
-        _silence_stdout()
-        sys.exit(EXIT_OK)
-    except RuleError as e:
-        click.echo(f"zhclean: rule error: {e}", err=True)
-        sys.exit(EXIT_RULES)
     stats.seconds = time.monotonic() - started
     if opts.get("stats_path"):
         with JsonlWriter(opts["stats_path"]) as f:  # one JSON object, written atomically
@@ -274,7 +290,7 @@ def _load_config(ctx: click.Context, param, path: str | None) -> None:
             ctx.default_map = configfile.default_map(ctx.command, path)
         except configfile.ConfigError as e:
             click.echo(f"zhclean: config error: {e}", err=True)
-            ctx.exit(EXIT_CONFIG)
+            ctx.exit(EXIT_BROKEN_FILE)
         ctx.meta["zhclean.config"] = os.path.abspath(path)
 
 
@@ -317,35 +333,21 @@ EXPLAIN_COLOURS = {None: "green", "spam_title": "red", "html": "magenta",
 @rules_option
 def explain(paths, **opts):
     """Show why despam keeps or drops each line of raw or JSONL input (coloured on a terminal)."""
-    execute(paths, (), dict(opts, explain=True), only_jsonl=False)
+    execute(paths, ("despam",), dict(opts, explain=True), only_jsonl=False)
 
 
-def explain_inputs(paths, opts, *, only_jsonl: bool) -> None:
+def explain_inputs(paths, opts, despammer, *, only_jsonl: bool) -> None:
     """Each record's lines as despam decides them: index, decision, score, line, evidence."""
-    try:
-        list(expand_paths(paths))
-        despammer = build_stages(("despam",), settings_from(opts))[0]
-    except InputError as e:
-        raise click.UsageError(str(e)) from None
-    except RuleError as e:
-        click.echo(f"zhclean: rule error: {e}", err=True)
-        sys.exit(EXIT_RULES)
-    fields = FieldMap(text=opts.get("text_field", "text"), title=opts.get("title_field", "title"),
-                      id=opts.get("id_field", "id"))
-    try:
-        for record in read_inputs(paths, fields, only_jsonl=only_jsonl):
-            if "text" not in record:
-                continue
-            click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}",
-                        bold=True)
-            for d in despammer.decide(record["text"].split("\n")):
-                label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
-                evidence = f"  [{d.evidence}]" if d.evidence else ""
-                click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
-    except RuleError as e:
-        click.echo(f"zhclean: rule error: {e}", err=True)
-        sys.exit(EXIT_RULES)
-    sys.exit(EXIT_OK)
+    for record in read_inputs(paths, fields_from(opts), only_jsonl=only_jsonl):
+        if "text" not in record:
+            continue
+        click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}", bold=True)
+        for d in despammer.decide(record["text"].split("\n")):
+            label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
+            evidence = f"  [{d.evidence}]" if d.evidence else ""
+            click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
+
+
 _stage_command("segment", _compose(segmenter_option("--engine"), segment_options),
                "Segment text into words (tokens).")
 
@@ -387,17 +389,11 @@ def run_on_ray(paths, opts, address) -> None:
         from pipeline.engines import ray as ray_engine
     except ImportError:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
-    try:
+    with exit_statuses():
         files = list(expand_paths(paths))
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
-    except InputError as e:
-        raise click.UsageError(str(e)) from None
-    except RuleError as e:
-        click.echo(f"zhclean: rule error: {e}", err=True)
-        sys.exit(EXIT_RULES)
-    fields = FieldMap(text=opts["text_field"], title=opts["title_field"], id=opts["id_field"])
-    stats = ray_engine.run(files, ORDER, settings, fields, output,
+    stats = ray_engine.run(files, ORDER, settings, fields_from(opts), output,
                            opts.get("rejects") or output.rstrip("/") + ".rejects", address)
     if opts.get("verbose"):
         _print_summary(stats)

@@ -138,3 +138,13 @@ def test_help_lists_every_stage(zhclean):
     out = zhclean("--help").stdout
     for command in ("read", "convert", "despam", "segment", "run"):
         assert command in out
+
+
+def test_run_keep_script_gives_traditional_text_and_tokens(zhclean):
+    [plain] = zhclean("run", SAMPLES / "big5_wallstreet.txt").records
+    [kept] = zhclean("run", SAMPLES / "big5_wallstreet.txt", "--keep-script").records
+    assert "华尔街" in plain["tokens"] and "美国" in plain["tokens"]
+    assert "華爾街" in kept["tokens"] and "美國" in kept["tokens"]
+    assert kept["text"].startswith("華爾街") and kept["meta"]["convert"]["config"] is None
+    # The same boundaries, in the original characters.
+    assert len(kept["tokens"]) == len(plain["tokens"])

@@ -42,6 +42,8 @@ class Page(NamedTuple):
 class ConvertOptions:
     config: str = "auto"
     keep_quotes: bool = False
+    # `run --keep-script`: normalise and detect, but leave the characters for segment to project
+    keep_script: bool = False
 
 
 def _char_class(chars: str) -> re.Pattern:
@@ -176,6 +178,8 @@ class Converter:
 
     def convert_page(self, text: str) -> Page:
         script, has_hongkong_forms = self.detector.quick(text)
+        if self.options.keep_script:
+            return Page(text, script or MIXED, None, None, False)
         if script is None:
             return self.convert_lines(text)
         if script == NEUTRAL:  # only characters both scripts use: valid Simplified as it is
@@ -188,7 +192,7 @@ class Converter:
     def convert_title(self, title: str, page: Page) -> tuple[str, str | None]:
         """A title is one more line of its page: without evidence of its own it follows the page,
         and it is converted with the page's config when the page was."""
-        if not title:
+        if not title or self.options.keep_script:
             return title, None
         t, s = self.detector.counts(title)
         if self.converts(t, s, page.traditional):
