@@ -1,6 +1,6 @@
 # Two commands for a fresh machine:
 #   make demo   creates .venv, installs zhclean, cleans samples/ into out/
-#   make test   installs the test extras and runs the test suite
+#   make test   installs the test extras (Ray included) and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
 SOURCES := setup.cfg pyproject.toml $(shell find pipeline rules -name '*.py' -o -name '*.txt' -o -name '*.tsv' -o -name '*.toml')
@@ -17,7 +17,7 @@ test: $(VENV)/.installed-test
 
 # An editable install for working on zhclean itself.
 dev: $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,ray]'
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(VENV)/.installed: $(VENV)/bin/python $(SOURCES)
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/bin/python $(SOURCES)
-	$(VENV)/bin/pip install -q '.[test]'
+	$(VENV)/bin/pip install -q '.[test,ray]'
 	touch $@ $(VENV)/.installed
 
 clean:
