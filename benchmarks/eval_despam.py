@@ -25,32 +25,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.readers import read_inputs
-from pipeline.records import new_record
-from pipeline.rules import Rules
-from pipeline.stages import convert, despam
+from pipeline.records import Reject, new_record
+from pipeline.runner import apply_stages
+from pipeline.stages import Settings, build_stages
 
 NOISE = ("spam_title", "html", "boilerplate", "blank")
 
 
-def build_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
-    rules = Rules(rules_dirs)
-    stages = [convert.build(convert.ConvertOptions(), rules)] if with_convert else []
-    return stages + [despam.build(despam.DespamOptions(), rules)]
+def named_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
+    names = ("convert", "despam") if with_convert else ("despam",)
+    return list(zip(names, build_stages(names, Settings(rules_dirs=rules_dirs))))
 
 
 def run_record(record: dict, stages: list) -> list:
-    rejects: list = []
-    for stage in stages:
-        record, dropped = stage(record)
-        rejects.extend(dropped)
-        if record is None:
-            break
-    return rejects
+    return apply_stages(record, stages)[1]
 
 
 def dropped_lines(path: Path, stages: list) -> tuple[int, dict[int, str], str]:
     """(number of lines read, line index -> reason dropped, record-level reason or "")."""
-    records = [r for r in read_inputs((str(path),)) if "text" in r]
+    records = [r for r in read_inputs((str(path),)) if not isinstance(r, Reject)]
     if not records:
         return 0, {}, "unreadable"
     record = records[0]
@@ -180,7 +173,7 @@ def main() -> None:
     parser.add_argument("--missed", action="store_true",
                         help="print the noise lines kept and the content lines dropped")
     args = parser.parse_args()
-    stages = build_stages(tuple(args.rules), args.convert)
+    stages = named_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
     evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed)
     if args.titles:

@@ -23,6 +23,9 @@ ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb18030":
            "utf-8": "utf-8", "utf8": "utf-8"}
 
 _HAN = regex.compile(r"\p{Han}")
+# How much an undecodable byte per non-ASCII character costs against plausibility (0 to 1): a
+# wrong codec fails on many bytes, the right one on a damaged few.
+ERROR_WEIGHT = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +72,13 @@ def normalize_name(name: str | None) -> str | None:
 
 
 def detect(data: bytes, declared: str | None = None) -> str:
-    """The codec that reads `data` best. A declared charset wins when it decodes cleanly."""
+    """The codec that reads `data` best: a BOM, else the most plausible text with the fewest
+    undecodable bytes (so a UTF-8 file with one bad byte stays UTF-8). A declared charset wins
+    ties."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -80,10 +87,11 @@ def detect(data: bytes, declared: str | None = None) -> str:
     declared = normalize_name(declared)
     sample = data[:65536]
     scored = []
-    for rank, name in enumerate(dict.fromkeys(c for c in (declared, *CANDIDATES) if c)):
+    for rank, name in enumerate(dict.fromkeys(c for c in (declared, "utf-8", *CANDIDATES) if c)):
         text = sample.decode(name, errors="replace")
         # Cut at a partial character at the end of the sample, not a real error.
         errors = text[:-2].count("\ufffd")
+        error_rate = errors / max(1, sum(ch >= "\x80" for ch in text))
         bonus = 0.02 if name == declared else 0.0
-        scored.append((errors == 0, plausibility(text) + bonus, -errors, -rank, name))
+        scored.append((plausibility(text) + bonus - ERROR_WEIGHT * error_rate, -rank, name))
     return max(scored)[-1]

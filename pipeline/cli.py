@@ -16,7 +16,8 @@ from pipeline import config as configfile
 from pipeline.readers import FieldMap, InputError, expand_paths, read_inputs
 from pipeline.rules import RuleError
 from pipeline import parallel
-from pipeline.runner import Stats, run_stream
+from pipeline.records import Reject
+from pipeline.runner import Stats, report, run_stream
 from pipeline.state import State, StateError, StateLocked
 from pipeline.stages import ORDER, Settings, build_stages
 from pipeline.stages.convert import CONFIGS, ConvertOptions
@@ -30,6 +31,8 @@ EXIT_BAD_INPUT = 1  # the run finished, but some input could not be read (see st
 EXIT_USAGE = 2  # bad options or a missing input path (Click uses 2 as well)
 EXIT_BROKEN_FILE = 3  # a rule file, the --config file or the --state file is broken
 EXIT_LOCKED = 4  # another run holds the --state file
+EXIT_OUTPUT = 5  # an output (-o, --rejects, --stats, --state) could not be written
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 log = logging.getLogger("zhclean")
 
@@ -54,6 +57,19 @@ output_options = _compose(
                  help="Write a JSON summary here: records in and out, rejects by stage and "
                       "reason, inputs, bytes, seconds, MB/s."),
 )
+def _near_dup_threshold(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """The thresholds pipeline.dedup accepts; the default needs no check (nor numpy imported)."""
+    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
+        return value
+    from pipeline.dedup import DedupOptions
+
+    try:
+        DedupOptions(near_threshold=value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), ctx, param) from None
+    return value
+
+
 batch_options = _compose(
     click.option("--state", type=click.Path(dir_okay=False),
                  help="SQLite state: skip inputs processed before, deduplicate across runs, "
@@ -62,8 +78,10 @@ batch_options = _compose(
                  help="Drop exact and near duplicate articles (rejects: duplicate_of). "
                       "Default: on with --state, off without."),
     click.option("--near-dup-threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5,
-                 show_default=True, help="Jaccard similarity of character 5-grams from which "
-                                         "an article is a near duplicate; 1 means exact only."),
+                 show_default=True, callback=_near_dup_threshold,
+                 help="Jaccard similarity of character 5-grams from which an article is a near "
+                      "duplicate: 0 < T <= 0.98 (the highest the MinHash index can band), or 1 "
+                      "for exact copies only."),
 )
 read_options = _compose(
     click.option("--text-field", default="text", show_default=True,
@@ -141,11 +159,19 @@ def fields_from(opts: dict) -> FieldMap:
                     id=opts.get("id_field", "id"))
 
 
-def check_inputs(paths) -> None:
+def check_inputs(paths, only_jsonl: bool) -> None:
     """Every input must exist before anything is written; no paths means stdin, not a terminal."""
-    list(expand_paths(paths))
+    list(expand_paths(paths, only_jsonl))
     if not paths and sys.stdin.isatty():
         raise InputError("no input: name files or directories, or pipe JSONL into stdin")
+
+
+def check_outputs(opts: dict) -> None:
+    """Every file a run will write must have a directory to go in, before the run starts."""
+    for option in ("output", "rejects", "stats_path", "state"):
+        path = opts.get(option)
+        if path and path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise InputError(f"{path}: no such directory to write in")
 
 
 @contextmanager
@@ -164,6 +190,10 @@ def exit_statuses():
     except OutputClosed:
         _silence_stdout()
         sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except OSError as e:  # the readers report their own; this is an output that failed
+        _fail(f"cannot write {e.filename or 'output'}: {e.strerror or e}", EXIT_OUTPUT)
 
 
 def _fail(message: str, status: int) -> None:
@@ -175,26 +205,26 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
     with exit_statuses():
-        check_inputs(paths)
+        check_inputs(paths, only_jsonl)
+        check_outputs(opts)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
         if opts.get("explain"):
-            explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl)
-            sys.exit(EXIT_OK)
+            sys.exit(explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl))
     fields = fields_from(opts)
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
     started = time.monotonic()
     with exit_statuses():
         with State(opts.get("state")) as state:
-            inputs, stats.inputs_skipped = state.select(paths)
+            inputs, stats.inputs_skipped = state.select(paths, only_jsonl)
             if state.persistent and not inputs:
                 log.info("nothing to do: %d inputs unchanged since the last run",
                          stats.inputs_skipped)
                 state.commit()
             else:
                 stats.inputs_read = len(inputs)
-                stats.bytes_in = sum(os.path.getsize(i.path) for i in inputs if i.path != "-")
+                stats.bytes_in = sum(_size(i.path) for i in inputs)
                 selected = tuple(i.path for i in inputs)
                 out_writer = state.writer(opts.get("output"))
                 rejects_writer = state.writer(rejects_path) if rejects_path else NullWriter()
@@ -215,11 +245,19 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                 state.commit()
     stats.seconds = time.monotonic() - started
     if opts.get("stats_path"):
-        with JsonlWriter(opts["stats_path"]) as f:  # one JSON object, written atomically
+        with exit_statuses(), JsonlWriter(opts["stats_path"]) as f:  # one object, atomically
             f.write(stats.summary())
     if opts.get("verbose"):
         _print_summary(stats)
     sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)
+
+
+def _size(path: str) -> int:
+    """An input's size on disk; 0 for stdin and for what cannot be read (the reader reports it)."""
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0
 
 
 def _dedup_sink(state: State, opts: dict, stats: Stats):
@@ -336,16 +374,21 @@ def explain(paths, **opts):
     execute(paths, ("despam",), dict(opts, explain=True), only_jsonl=False)
 
 
-def explain_inputs(paths, opts, despammer, *, only_jsonl: bool) -> None:
-    """Each record's lines as despam decides them: index, decision, score, line, evidence."""
+def explain_inputs(paths, opts, despammer, *, only_jsonl: bool) -> int:
+    """Each record's lines as despam decides them: index, decision, score, line, evidence.
+    Returns the exit status: input that could not be read is reported as `run` reports it."""
+    status = EXIT_OK
     for record in read_inputs(paths, fields_from(opts), only_jsonl=only_jsonl):
-        if "text" not in record:
+        if isinstance(record, Reject):
+            report(record)
+            status = EXIT_BAD_INPUT
             continue
         click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}", bold=True)
         for d in despammer.decide(record["text"].split("\n")):
             label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
             evidence = f"  [{d.evidence}]" if d.evidence else ""
             click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
+    return status
 
 
 _stage_command("segment", _compose(segmenter_option("--engine"), segment_options),
@@ -375,6 +418,7 @@ def run(paths, engine, address, **opts):
         raise click.UsageError("--state and --dedup work with --engine local only")
     if engine == "ray":
         run_on_ray(paths, opts, address)
+        return
     execute(paths, ORDER, opts, only_jsonl=False)
 
 
@@ -385,16 +429,29 @@ def run_on_ray(paths, opts, address) -> None:
     if output in (None, "-") or "-" in paths or not paths:
         raise click.UsageError("--engine ray reads named files and writes shards: "
                                "give input paths and -o DIR")
+    rejects_dir = opts.get("rejects") or output.rstrip("/") + ".rejects"
+    for directory in (output, rejects_dir):  # before anything is created, so a rerun can work
+        if os.path.exists(directory):
+            raise click.UsageError(f"{directory} exists: --engine ray writes its shards into new "
+                                   f"directories; remove it or name another")
     try:
         from pipeline.engines import ray as ray_engine
     except ImportError:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
     with exit_statuses():
         files = list(expand_paths(paths))
+        check_outputs(opts)
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
-    stats = ray_engine.run(files, ORDER, settings, fields_from(opts), output,
-                           opts.get("rejects") or output.rstrip("/") + ".rejects", address)
+    started = time.monotonic()
+    stats = ray_engine.run(files, ORDER, settings, fields_from(opts), output, rejects_dir,
+                           address)
+    stats.seconds = time.monotonic() - started
+    stats.inputs_read = len(files)
+    stats.bytes_in = sum(os.path.getsize(f) for f in files)
+    if opts.get("stats_path"):
+        with exit_statuses(), JsonlWriter(opts["stats_path"]) as f:  # as the local engine does
+            f.write(stats.summary())
     if opts.get("verbose"):
         _print_summary(stats)
     sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)

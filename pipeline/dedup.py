@@ -18,8 +18,11 @@ values, b and r chosen by datasketch's MinHashLSH for the threshold. Records sha
 candidates; a candidate counts only when the estimated similarity (the share of equal MinHash
 values) reaches the threshold. Signatures and band keys live in SQLite tables (the --state
 database, or an in-memory one for a single run), so the index persists across runs without a
-rebuild: a lookup is one indexed query. The parameters are stored with the index; a state built
-with other parameters is refused (DedupError) instead of silently comparing unlike signatures.
+rebuild: a lookup is one indexed query. The parameters are stored with the index, the bands and
+rows too (they follow the threshold, and band keys cut another way never match); a state built
+with other parameters is refused (DedupError) instead of silently comparing unlike signatures or
+bands. With 128 permutations datasketch cannot band a threshold above about 0.987 (fewer than two
+bands): the highest near threshold is MAX_NEAR_THRESHOLD, and 1 turns near detection off.
 
 The deduper is called in the parent process on results in input order, so --jobs N gives the
 same keep/reject decisions as --jobs 1. It writes only inside the caller's open transaction:
@@ -43,6 +46,7 @@ NUM_PERM = 128
 SCHEME = "affine32"
 SEED = 1
 MIN_NEAR_CHARS = 50
+MAX_NEAR_THRESHOLD = 0.98  # with NUM_PERM: the highest that datasketch cuts into >= 2 bands
 _NOT_WORD = regex.compile(r"[^\p{L}\p{N}]+")
 # An odd 64-bit multiplier for the n-gram rolling hash (fixed: they decide the stored signatures).
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -62,8 +66,14 @@ class DedupError(Exception):
 
 @dataclass(frozen=True)
 class DedupOptions:
-    near_threshold: float = 0.5  # 0 < t <= 1; 1.0 turns near-duplicate detection off
+    near_threshold: float = 0.5  # 0 < t <= MAX_NEAR_THRESHOLD, or 1.0: near detection off
     ngram: int = 5
+
+    def __post_init__(self):
+        t = self.near_threshold
+        if not (0 < t <= MAX_NEAR_THRESHOLD or t == 1):
+            raise ValueError(f"near-duplicate threshold {t}: give 0 < T <= {MAX_NEAR_THRESHOLD}, "
+                             f"or 1 to find exact copies only")
 
 
 def normalise(text: str) -> str:
@@ -122,14 +132,16 @@ class Deduper:
         self.options = options
         self.near = options.near_threshold < 1.0
         _create(conn)
-        self._check_params()
         if self.near:
             self.signer = Signer(options.ngram)
             self.bands, self.rows = lsh_bands(options.near_threshold)
+        self._check_params()
 
     def _check_params(self) -> None:
         params = {"ngram": str(self.options.ngram), "num_perm": str(NUM_PERM), "scheme": SCHEME,
-                  "seed": str(SEED), "normalise": "nfkc-casefold-letters-digits"}
+                  "seed": str(SEED), "normalise": "nfkc-casefold-letters-digits",
+                  # an index without signatures (near detection off) cannot find near copies
+                  "near_dup_bands_x_rows": f"{self.bands}x{self.rows}" if self.near else "off"}
         stored = dict(self.conn.execute("SELECT name, value FROM dedup_params"))
         if not stored:
             self.conn.executemany("INSERT INTO dedup_params VALUES (?, ?)", params.items())

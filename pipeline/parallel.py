@@ -66,19 +66,12 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
                 _write(pending.popleft().result(), out, rejects_out, stats)
         while pending:
             _write(pending.popleft().result(), out, rejects_out, stats)
-    except BaseException:
-        _stop_workers(pool)  # Ctrl-C, a closed stdout or an error: now, not after their chunks
-        raise
     finally:
+        # Ctrl-C, a closed stdout or an error: the chunks not started are cancelled and the
+        # workers (which ignore SIGINT) finish the few they hold, at most IN_FLIGHT_PER_JOB
+        # each. Killing them mid-chunk instead can leave the pool's threads blocked on a
+        # half-written pipe, and the process hung at exit.
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
-        pool.terminate_workers()
-        return
-    for process in list((pool._processes or {}).values()):
-        process.terminate()
 
 
 def batches(items: Iterable) -> Iterator[list]:

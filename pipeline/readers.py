@@ -28,7 +28,7 @@ from typing import BinaryIO, Iterable, Iterator
 import regex
 
 from pipeline import charset
-from pipeline.records import Reject, derive_id, input_reject, new_record
+from pipeline.records import derive_id, input_reject, new_record
 
 STAGE = "read"
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
@@ -48,8 +48,10 @@ class InputError(Exception):
     """An input path that does not exist or cannot be opened (usage error, not bad data)."""
 
 
-def expand_paths(paths: tuple[str, ...]) -> Iterator[str]:
-    """Files named, and the files of a known format below a directory, in sorted order."""
+def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[str]:
+    """Files named, and the files of a known format below a directory, in sorted order.
+    only_jsonl (the stage commands, which read records): JSONL files only."""
+    wanted = ("jsonl",) if only_jsonl else tuple(set(FORMATS.values()))
     for p in paths or ("-",):
         if p == "-":
             yield p
@@ -57,12 +59,15 @@ def expand_paths(paths: tuple[str, ...]) -> Iterator[str]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if not name.startswith(".") and format_of(name):
+                    if not name.startswith(".") and format_of(name) in wanted:
                         yield os.path.join(root, name)
-        elif os.path.exists(p):
-            yield p
-        else:
+        elif not os.path.lexists(p):  # a broken link is read, and reported as unreadable
             raise InputError(f"{p}: no such file or directory")
+        elif format_of(p) not in (*wanted, None):
+            raise InputError(f"{p}: not JSONL records; raw files go through `zhclean read` "
+                             "or `zhclean run`")
+        else:
+            yield p
 
 
 def format_of(name: str) -> str | None:
@@ -85,17 +90,60 @@ def open_binary(path: str) -> BinaryIO:
     if lower.endswith(".xz"):
         return lzma.open(path, "rb")
     if lower.endswith(".zst"):
+        return io.BufferedReader(ZstdReader(path))
+    return open(path, "rb")
+
+
+class ZstdReader(io.RawIOBase):
+    """A .zst file, read as gzip.open reads a .gz: a truncated file raises EOFError and corrupt
+    data OSError (zstandard's own stream reader ends a truncated file silently)."""
+
+    def __init__(self, path: str):
         import zstandard  # only where .zst input is met
 
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(path, "rb")))
-    return open(path, "rb")
+        self._zstd = zstandard
+        self._file = open(path, "rb")
+        self._decompressor = zstandard.ZstdDecompressor().decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            compressed = self._file.read(1 << 16)
+            if not compressed:
+                if not self._decompressor.eof:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return 0
+            self._pending = self._decompress(compressed)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = b""
+        try:
+            while data:
+                if self._decompressor.eof:  # the next frame of a concatenated file
+                    self._decompressor = self._zstd.ZstdDecompressor().decompressobj()
+                out += self._decompressor.decompress(data)
+                data = self._decompressor.unused_data if self._decompressor.eof else b""
+        except self._zstd.ZstdError as e:
+            raise OSError(f"corrupt zstd data: {e}") from None
+        return out
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
                 only_jsonl: bool = False, chunk_bytes: int | None = None) -> Iterator[dict]:
     """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
     of about that size stand in for the records, so that worker processes do the parsing."""
-    for path in expand_paths(paths):
+    for path in expand_paths(paths, only_jsonl):
         fmt = "jsonl" if only_jsonl else format_of(path)
         try:
             stream = open_binary(path)
@@ -205,8 +253,8 @@ def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap) -> dict:
     meta = obj.pop("meta", None)
     record = new_record(
         id=str(rec_id) if rec_id not in (None, "") else derive_id(source, lineno),
-        source=obj.pop("source", source),
-        title=title if isinstance(title, str) else str(title),
+        source=obj.pop("source", None) or source,
+        title="" if title is None else title if isinstance(title, str) else str(title),
         text=text,
         meta=meta if isinstance(meta, dict) else {},
     )
@@ -219,9 +267,11 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     declared = declared_charset(data) if fmt == "html" else None
     encoding = charset.detect(data, declared)
     text, bad_lines = decode_lines(data, encoding)
+    record_id = derive_id(source, 0)
     for lineno, raw in bad_lines:
-        yield input_reject(source, lineno, STAGE, "undecodable",
-                           error=f"line {lineno} is not valid {encoding}",
+        # The line stays in the record's text as an empty line, so its index holds.
+        yield input_reject(source, lineno, STAGE, "undecodable", record_id=record_id,
+                           line=lineno - 1, error=f"line {lineno} is not valid {encoding}",
                            raw_base64=base64.b64encode(raw).decode("ascii"))
     title = ""
     if fmt == "html":
@@ -232,7 +282,7 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     meta = {"read": {"format": fmt, "encoding": encoding.replace("-sig", "")}}
     if bad_lines:
         meta["read"]["undecodable_lines"] = len(bad_lines)
-    yield new_record(id=derive_id(source, 0), source=source, title=title, text=text, meta=meta)
+    yield new_record(id=record_id, source=source, title=title, text=text, meta=meta)
 
 
 def decode_lines(data: bytes, encoding: str) -> tuple[str, list[tuple[int, bytes]]]:
@@ -318,7 +368,3 @@ def html_to_text(html: str) -> tuple[str, str]:
     lines = (line.strip() for line in "".join(parser.parts).split("\n"))
     title = _HTML_SPACE.sub(" ", "".join(parser.title)).strip()
     return title, "\n".join(line for line in lines if line)
-
-
-def is_reject(item: dict) -> bool:
-    return isinstance(item, Reject)

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import hashlib
 
-LINE_SEP = "\n"
-
-
 class Reject(dict):
     """A reject record; a dict (so it serialises as JSON) that the runner can tell from a record."""
 
@@ -54,8 +51,10 @@ def record_reject(record: dict, stage: str, reason: str, **extra) -> Reject:
                   reason=reason, record=record, **extra)
 
 
-def input_reject(source: str, lineno: int | None, stage: str, reason: str, **extra) -> Reject:
-    """A reject for input that never became a record (bad JSON, undecodable bytes, ...)."""
+def input_reject(source: str, lineno: int | None, stage: str, reason: str,
+                 record_id: str | None = None, **extra) -> Reject:
+    """A reject for input that never became a record (bad JSON, undecodable bytes, ...), or for
+    a line of a record that could not be read (record_id: that record's id)."""
     position = lineno if lineno is not None else 0
-    return Reject(id=derive_id(source, position), source=source, stage=stage,
+    return Reject(id=record_id or derive_id(source, position), source=source, stage=stage,
                   reason=reason, input_line=lineno, **extra)

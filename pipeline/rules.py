@@ -51,7 +51,6 @@ class Rules:
         for d in user_dirs:
             if not Path(d).is_dir():
                 raise RuleError(f"{d}: --rules must name a directory")
-        self.user_dirs = tuple(user_dirs)
         self.dirs = (shipped_rules_dir(), *map(Path, user_dirs))
 
     def files(self, name: str) -> list[Path]:
@@ -77,7 +76,7 @@ class Rules:
 def read_table(path: Path, min_fields: int = 1, max_fields: int | None = None,
                sep: str | None = "\t") -> Iterator[RuleLine]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
     except UnicodeDecodeError as e:
         raise RuleError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
     for lineno, raw in enumerate(text.splitlines(), 1):

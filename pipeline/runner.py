@@ -85,4 +85,5 @@ def report(reject: Reject) -> None:
     where = reject["source"] if reject.get("input_line") is None \
         else f"{reject['source']}:{reject['input_line']}"
     detail = f": {reject['error']}" if reject.get("error") else ""
-    log.warning("%s: %s%s", where, reject["reason"].replace("_", " "), detail)
+    # An error, not a warning: -q (cron) must still show what could not be read.
+    log.error("%s: %s%s", where, reject["reason"].replace("_", " "), detail)

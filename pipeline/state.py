@@ -145,10 +145,10 @@ class State:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def select(self, paths: tuple[str, ...]) -> tuple[list[Input], int]:
+    def select(self, paths: tuple[str, ...], only_jsonl: bool = False) -> tuple[list[Input], int]:
         """(inputs to process, number skipped as unchanged)."""
         todo, skipped = [], 0
-        for path in expand_paths(paths):
+        for path in expand_paths(paths, only_jsonl):
             current = self._unchanged(path) if self.persistent and path != "-" else None
             if current is True:
                 skipped += 1
@@ -159,7 +159,10 @@ class State:
 
     def _unchanged(self, path: str) -> Input | bool | None:
         """True when the manifest has the file as it is; else its Input (None if unreadable)."""
-        st = os.stat(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None  # a broken link or a vanished file: the reader reports it
         row = self.conn.execute("SELECT size, mtime_ns, sha256 FROM manifest WHERE path = ?",
                                 (os.path.abspath(path),)).fetchone()
         if row and row[:2] == (st.st_size, st.st_mtime_ns):

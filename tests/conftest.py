@@ -21,7 +21,7 @@ class Result:
 
     @property
     def records(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+        return [json.loads(line) for line in self.stdout.split("\n") if line.strip()]
 
 
 @pytest.fixture
@@ -35,5 +35,5 @@ def zhclean():
 
 
 def read_jsonl(path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").split("\n")
             if line.strip()]

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, SAMPLES, read_jsonl
 from pipeline import parallel
-from pipeline.dedup import DedupError, Deduper, DedupOptions
+from pipeline.dedup import MAX_NEAR_THRESHOLD, DedupError, Deduper, DedupOptions, lsh_bands
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -120,3 +120,43 @@ def test_an_index_built_with_other_parameters_is_refused(tmp_path):
     conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
     with pytest.raises(DedupError, match="ngram=5 \\(now 4\\)"):
         Deduper(conn, DedupOptions(ngram=4))
+
+
+@pytest.mark.parametrize("then", [0.8, 1.0])
+def test_an_index_banded_for_another_threshold_is_refused(tmp_path, then):
+    """Band keys cut for 0.5 never match those cut for 0.8, and a threshold-1 run stores no
+    signatures: either way near copies of earlier runs would silently go unfound."""
+    run_deduper([article_record(0)], tmp_path / "s.db", threshold=0.5)
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    with pytest.raises(DedupError, match="near_dup_bands_x_rows="):
+        Deduper(conn, DedupOptions(near_threshold=then))
+    assert lsh_bands(0.5) == lsh_bands(0.51)  # the same bands: the index is still usable
+    Deduper(conn, DedupOptions(near_threshold=0.51))
+
+
+def test_the_cli_refuses_a_state_banded_for_another_threshold(zhclean, tmp_path):
+    edited = "\n".join(ARTICLES[1]).replace("的", "之", 2)
+    first = write_jsonl(tmp_path / "a.jsonl", [article_record(1)])
+    second = write_jsonl(tmp_path / "b.jsonl", [article_record(1, id="b", text=edited)])
+    state = tmp_path / "s.db"
+    assert zhclean("run", first, "--state", state, "-o", tmp_path / "a.out.jsonl").exit_code == 0
+    r = zhclean("run", second, "--state", state, "--near-dup-threshold", "0.8",
+                "-o", tmp_path / "b.out.jsonl")
+    assert r.exit_code == 3
+    assert "near_dup_bands_x_rows" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "b.out.jsonl").exists()
+
+
+def test_the_highest_threshold_datasketch_can_band_is_the_limit(zhclean, tmp_path):
+    bands, rows = lsh_bands(MAX_NEAR_THRESHOLD)
+    assert bands >= 2 and bands * rows <= 128
+    with pytest.raises(ValueError, match="bands"):  # datasketch: "too small"
+        lsh_bands(0.99)
+    inputs = write_jsonl(tmp_path / "in.jsonl", [article_record(0)])
+    for threshold in (0.99, 0.985):
+        r = zhclean("run", inputs, "--dedup", "--near-dup-threshold", threshold)
+        assert r.exit_code == 2
+        assert f"0 < T <= {MAX_NEAR_THRESHOLD}" in r.stderr and "Traceback" not in r.stderr
+    r = zhclean("run", inputs, "--dedup", "--near-dup-threshold", MAX_NEAR_THRESHOLD)
+    assert r.exit_code == 0 and len(r.records) == 1
+    assert f"0 < T <= {MAX_NEAR_THRESHOLD}" in " ".join(zhclean("run", "--help").stdout.split())

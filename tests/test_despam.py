@@ -271,3 +271,30 @@ def test_despam_explain_reads_jsonl(zhclean):
     assert result.exit_code == 0
     assert "boilerplate" in result.stdout.splitlines()[1]
     assert "keep" in result.stdout.splitlines()[2]
+
+
+GATE_LINES = [
+    "当前位置: 首页 » 企资快报 » 产品 » 正文", "发布时间:2022-04-11 13:38:31 来源:亿速云 阅读:261",
+    "2022年4月11日 星期一", "3 w+ 0", "12345", "京icp备05070602号", "【责任编辑:王斌】",
+    "收藏 打印 关闭窗口", "posted on 2009-03-01", "Copyright © 2024", "ßtraße 上一篇", "",
+    "室内高尔夫模拟器哪家好", "第2页", "_第2页", "相关文章", "首页 > 新闻 > 正文",
+]
+
+
+@pytest.mark.parametrize("line", GATE_LINES)
+def test_pattern_gates_never_skip_a_pattern_that_matches(stage, line):
+    for patterns in [stage.boilerplate, *stage.hints.values()]:
+        every = next((p for p in patterns.patterns if p.pattern.search(line)), None)
+        assert patterns.first_match(line) is every
+
+
+@pytest.mark.parametrize("text, terms", [
+    ("国产精品一区二区三区", ["国产精品", "一区二区"]),  # longest term, then past it
+    ("java av 1991 91视频 xxxxx", ["av", "91", "视频", "xxxxx"]),
+    ("xxxxxx 91 av8", ["91"]),  # Latin terms only where no letter or digit touches them
+    ("无码\n久久精品", ["无码", "久久精品"]),
+])
+def test_lexicon_takes_the_longest_term_at_each_place(stage, text, terms):
+    assert stage.lexicon.hits(text) == terms
+    lines = text.split("\n")
+    assert stage.lexicon.hits_per_line(lines) == [stage.lexicon.hits(line) for line in lines]

@@ -179,7 +179,8 @@ class Converter:
     def convert_page(self, text: str) -> Page:
         script, has_hongkong_forms = self.detector.quick(text)
         if self.options.keep_script:
-            return Page(text, script or MIXED, None, None, False)
+            script = SIMPLIFIED if script == NEUTRAL else script or MIXED
+            return Page(text, script, None, None, False)
         if script is None:
             return self.convert_lines(text)
         if script == NEUTRAL:  # only characters both scripts use: valid Simplified as it is

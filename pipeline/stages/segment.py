@@ -17,7 +17,6 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Callable, Iterator
 
-import jieba
 import opencc
 import rjieba
 
@@ -98,7 +97,7 @@ def parse_userdict_row(row: RuleLine) -> UserWord:
             raise row.error(f"expected `word [freq] [tag]` (tag in a-z), found {tag!r}")
     if rest:
         raise row.error(f"expected `word [freq] [tag]`, found {' '.join(row.fields)!r}")
-    return UserWord(word.lstrip("\ufeff"), freq, tag)
+    return UserWord(word, freq, tag)
 
 
 def user_words(options: SegmentOptions, rules: Rules) -> Iterator[UserWord]:
@@ -149,6 +148,8 @@ class ReferenceEngine:
     """The jieba package, on a Tokenizer of its own so that jieba's global default is untouched."""
 
     def __init__(self):
+        import jieba  # 17 MB in every worker process: only when this engine is chosen
+
         jieba.setLogLevel(logging.WARNING)  # "Building prefix dict..." would reach cron mail
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
@@ -165,8 +166,9 @@ class ReferenceEngine:
     def tagger(self, hmm: bool) -> Callable[[str], list[tuple[str, str]]]:
         # jieba-rs tags the words of `cut` from the dictionary; jieba.posseg would cut differently
         # (its own HMM), so take only its dictionary of tags.
-        import jieba.posseg  # loads the POS models: only for --pos
-        tags = jieba.posseg.POSTokenizer(self._tokenizer).word_tag_tab
+        from jieba.posseg import POSTokenizer  # loads the POS models: only for --pos
+
+        tags = POSTokenizer(self._tokenizer).word_tag_tab
         cut = partial(self._tokenizer.lcut, HMM=hmm)
         return lambda text: [(w, tags.get(w, "")) for w in cut(text)]
 
@@ -203,23 +205,21 @@ class Segmenter:
         return record, []
 
     def cut(self, text: str) -> list[str]:
-        parts = SPLITTER.split(text)
         words = []
-        for chunk, kept in zip_longest(parts[0::3], parts[2::3]):
-            if chunk:
-                words += self._cut(chunk)
-            if kept:
-                words.append(kept)
+        for piece, whole in pieces(text):
+            if whole:
+                words.append(piece)
+            else:
+                words += self._cut(piece)
         return words
 
     def tag(self, text: str) -> tuple[list[str], list[str]]:
-        parts = SPLITTER.split(text)
         pairs = []
-        for chunk, kept in zip_longest(parts[0::3], parts[2::3]):
-            if chunk:
-                pairs += self._tag(chunk)
-            if kept:
-                pairs.append((kept, ""))
+        for piece, whole in pieces(text):
+            if whole:
+                pairs.append((piece, ""))
+            else:
+                pairs += self._tag(piece)
         # A user dictionary's tag wins; a word with no tag gets jieba-rs's guess.
         user = self._user_tags
         return [w for w, _ in pairs], [user.get(w) or t or guess_tag(w) for w, t in pairs]
@@ -241,6 +241,17 @@ class Segmenter:
         tokens = [t for t, k in zip(tokens, keep) if k]
         tags = [t for t, k in zip(tags, keep) if k] if tags is not None else None
         return tokens, tags, keep.count(False)
+
+
+def pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """The text as (piece, whole): Chinese-and-other chunks for the engine, and the runs that stay
+    one token (whole=True); whitespace is dropped."""
+    parts = SPLITTER.split(text)
+    for chunk, kept in zip_longest(parts[0::3], parts[2::3]):
+        if chunk:
+            yield chunk, False
+        if kept:
+            yield kept, True
 
 
 def project(words: list[str], original: str) -> list[str]:
