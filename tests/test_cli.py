@@ -130,7 +130,7 @@ def test_head_ends_quietly(tmp_path):
     assert json.loads(proc.stdout)["id"] == "hk-0059"
     status = subprocess.run(
         f"set -o pipefail; {sys.executable} -m pipeline run {big} | head -n 1 >/dev/null",
-        shell=True, capture_output=True, executable="/bin/bash")
+        shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
     assert status.returncode == 0 and status.stderr == b""
 
 

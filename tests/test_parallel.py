@@ -96,11 +96,11 @@ def test_ctrl_c_stops_parent_and_workers_without_traceback(tmp_path):
     big = _big_input(tmp_path, 40)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", str(big), "--jobs", "2", "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
     proc.stdout.readline()  # the workers are at work
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole job
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 130 and stderr.strip() == b"zhclean: interrupted"
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
     with pytest.raises(ProcessLookupError):  # no worker left behind
         os.killpg(proc.pid, 0)

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import pytest
 
 from conftest import FIXTURES, read_jsonl
 
-ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
 
 
@@ -108,7 +108,8 @@ def run(args, crash_at=None, kill_after=None):
     env = {k: v for k, v in os.environ.items() if k != "ZHCLEAN_TEST_CRASH_AT"}
     if crash_at:
         env["ZHCLEAN_TEST_CRASH_AT"] = crash_at
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    # Not from the checkout, so that `python -m pipeline` is the installed package.
+    proc = subprocess.Popen(args, cwd=tempfile.gettempdir(), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     if kill_after is not None:
         time.sleep(kill_after)

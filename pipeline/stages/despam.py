@@ -483,9 +483,16 @@ def _may_start(first: str, starts: frozenset[str]) -> bool:
         (_ANY_DIGIT in starts and bool(_DIGIT.fullmatch(first)))
 
 
+# Syntax of the `regex` module that the standard library would read as something else (fuzzy
+# matching {e<=1}, set operations [[a]--[b]], (?r), \\m \\M, named lists): no gate for those.
+_REGEX_ONLY = regex.compile(r"\{[^}]*[eids][<=]|\[\[|--|&&|\|\||~~|\(\?[^:)]*r|\\[mMLGX]")
+
+
 def _parse(pattern: str) -> list | None:
     """The standard library's parse of a rule pattern (the `regex` module has no parse tree to
     offer); \\p{...} classes are read as any character."""
+    if _REGEX_ONLY.search(pattern):
+        return None
     try:
         return list(sre_parse.parse(regex.sub(r"\\[pP]\{[^}]*\}", ".", pattern)))
     except (sre_constants.error, ValueError, OverflowError, RecursionError):
