@@ -1,7 +1,9 @@
 """The despam stage on real lines: excerpts of the seed page and of hijacked and clean web pages."""
 import json
+import unicodedata
 
 import pytest
+import regex
 
 from pipeline.records import new_record
 from pipeline.rules import RuleError, Rules
@@ -152,6 +154,37 @@ def test_summary_repeating_the_opening_with_other_quotes_is_boilerplate(stage):
     opening = teaser.replace("“", '"').replace("”", '"') + "因此,我們如果能在設計階段,預防、暴露很多bug。"
     assert reasons(stage, ["實戰乃王道:C/C++開發常見bug解析", teaser, opening]) == \
         [None, "boilerplate", None]
+
+
+def test_summary_of_an_opening_over_several_lines_is_boilerplate(stage):
+    teaser = ("摘要:程序員是個很辛苦的職業,通常面臨無窮無盡的加班,但經過分析發現,大多數加班并不是因為項目時間不夠,"
+              "而是前期開發沒有設計好,后期出現了無法跟蹤,甚至無法解決的bug,導致研發時間不可控...")
+    opening = ["“程序員是個很辛苦的職業,", "通常面臨無窮無盡的加班,但經過分析發現,",
+               "大多數加班并不是因為項目時間不夠,而是前期開發沒有設計好,后期出現了無法跟蹤,"
+               "甚至無法解決的bug,導致研發時間不可控。”"]
+    assert reasons(stage, ["實戰乃王道:C/C++開發常見bug解析", teaser, "", *opening])[1] == "boilerplate"
+    assert reasons(stage, ["實戰乃王道:C/C++開發常見bug解析", teaser, *opening[1:]])[1] is None
+
+
+@pytest.mark.parametrize("text", [
+    "你好，世界！　（測試）ＡＢＣ１２３…︰﹐﹔", "Ａ\u0301 é ｶﾞ ① ﬁ ㍿ ℃ ½", "ｅ\u0301\u0323", "　\u0308",
+    "".join(chr(c) + "\u0301\u3099" for c in range(0xFE30, 0xFF70)),
+])
+def test_nfkc_is_unicodedata_nfkc(text):
+    assert despam.nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_space_chars_are_what_regex_reads_as_spaces():
+    every = "".join(map(chr, range(0x110000)))
+    assert "".join(regex.findall(r"\s", every)) == despam._SPACE_CHARS
+
+
+def test_leading_bullets_and_spaces_go_from_every_line(stage):
+    lines = ["• \u3000 首頁", "\x1c• abc", " - * 1. 新聞　 標題 ", "·\t·", "◆ 相關文章 ◆", "\u00a0\u2003x  y"]
+    one_by_one = [despam._SPACES.sub(" ", despam._BULLETS.sub("", stage.normaliser._t2s.convert(
+        unicodedata.normalize("NFKC", line)))).strip().lower() for line in lines]
+    assert stage.normaliser.lines(lines) == one_by_one == \
+        ["首页", "• abc", "1. 新闻 标题", "", "相关文章 ◆", "x y"]
 
 
 @pytest.mark.parametrize("line", ["濰坊做網站的那家好網絡推廣公司名字大全", "拼多多代運營哪家靠譜"])

@@ -7,7 +7,6 @@ spam_lexicon.tsv (weighted terms), boilerplate.txt (chrome patterns), despam.tom
 """
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -27,12 +26,15 @@ HINT_KINDS = ("hint", "channel")
 # Markup left by a stripped page: tags only, or a lone ? • | left where an element was.
 _TAG = regex.compile(r"<[^<>]*>|<[a-z][a-z0-9]*\s[^<>]*$|\[\[\d+\]\]|\[email(?:&#160;|\s)protected\]",
                      regex.I)
-_HTML_LEFTOVER = regex.compile(r"^[\s?？•·|｜]*$")
 _PINYIN = regex.compile(r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
 _BULLETS = regex.compile(r"^[\s•·●▪■◆*\-]+")
 _SPACES = regex.compile(r"\s+")
-# The same two on the lines of a whole text: at each line start, and never across the line break.
-_LINE_BULLETS = regex.compile(r"^(?:[^\S\n]|[•·●▪■◆*\-])+", regex.M)
+# The characters `regex` reads as \s (Unicode White_Space; a test checks them), for str.strip,
+# which costs far less than a regex call on every line.
+_SPACE_CHARS = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
+    "\u2028\u2029\u202f\u205f\u3000"
+# _BULLETS and _SPACES on the lines of a whole text: never across the line break.
+_LEADING = _SPACE_CHARS.replace("\n", "") + "•·●▪■◆*-"
 _LINE_SPACES = regex.compile(r"[^\S\n]+")
 _LATIN_TERM = regex.compile(r"^[a-z0-9]+$")
 # Separators between the titles of a spam header or link farm.
@@ -42,7 +44,7 @@ _COUNTED = regex.compile(r"[\p{Han}\p{L}\p{N}]")
 _NOT_COUNTED = regex.compile(r"[^\p{Han}\p{L}\p{N}]+")
 _PUNCTUATION = regex.compile(r"\p{P}")
 # Characters of Latin-1 read as UTF-8 (GBK bytes decoded as Latin-1): Ëã·¨»úÖÆµü
-_MOJIBAKE = regex.compile(r"[\u00a1-\u00ff]")
+_MOJIBAKE = re.compile(r"[\u00a1-\u00ff]")
 _TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
 # Discuz-style anti-copy watermark: "8 i# r- S9 m& E8 C" (tokens of two characters mixing a letter
 # or digit with a symbol).
@@ -71,6 +73,25 @@ class BoilerplatePattern:
     row: RuleLine
 
 
+# Compatibility characters common in Chinese text (full-width ASCII, the ideographic space, small
+# and vertical forms, the ellipsis), each with its full compatibility decomposition (NFKD).
+_COMMON_COMPAT = {ch: unicodedata.normalize("NFKD", ch) for ch in map(chr, [
+    *range(0xFF01, 0xFF5F), 0x3000, 0x2026, *range(0xFE30, 0xFE70)])
+    if unicodedata.normalize("NFKD", ch) != ch}
+_COMMON_COMPAT_CHARS = re.compile("[" + "".join(_COMMON_COMPAT) + "]")
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), faster on Chinese text. NFKC decomposes every
+    character fully before it reorders and composes, so writing a character as its full
+    decomposition first leaves the result unchanged; after the common full-width punctuation is
+    written so, most texts pass the quick check of being NFKC already, which is far cheaper than
+    normalising them."""
+    for ch in set(_COMMON_COMPAT_CHARS.findall(text)):
+        text = text.replace(ch, _COMMON_COMPAT[ch])
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
 class Normaliser:
     """The view of a line that rules are matched against (see the rule files' headers)."""
 
@@ -80,12 +101,13 @@ class Normaliser:
     def lines(self, lines: list[str]) -> list[str]:
         # NFKC, OpenCC and the substitutions never reach across a line break ("\n" composes with
         # nothing and is in no phrase or pattern), so the record is normalised in one go.
-        text = self._t2s.convert(unicodedata.normalize("NFKC", "\n".join(lines)))
-        folded = _LINE_SPACES.sub(" ", _LINE_BULLETS.sub("", _PINYIN.sub("", text))).split("\n")
+        text = self._t2s.convert(nfkc("\n".join(lines)))
+        folded = _LINE_SPACES.sub(" ", _PINYIN.sub("", text)).split("\n")
         if len(folded) != len(lines):  # never expected; keep indices right regardless
             folded = [_SPACES.sub(" ", _BULLETS.sub("", _PINYIN.sub("", self._t2s.convert(
-                unicodedata.normalize("NFKC", line))))) for line in lines]
-        return [line.strip().lower() for line in folded]
+                nfkc(line))))) for line in lines]
+        # Leading bullets are stripped after the spaces are made one: both go, in either order.
+        return [line.lstrip(_LEADING).strip().lower() for line in folded]
 
     def line(self, line: str) -> str:
         return self.lines([line])[0]
@@ -141,6 +163,36 @@ def _trie_node(node: dict) -> str:
         branches.append(rf"(?<![a-z0-9]{re.escape(term)})(?![a-z0-9])"
                         if _LATIN_TERM.match(term) else "")
     return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+class Page:
+    """The features of a page's normalised lines, computed once for all the page passes."""
+
+    def __init__(self, normalised: list[str], paragraph_chars: int):
+        self.normalised = normalised
+        self.compact = [compact(line) for line in normalised]
+        # An article paragraph: long, with a sentence end.
+        self.paragraph = [len(text) >= paragraph_chars and bool(_SENTENCE_END.search(line))
+                          for line, text in zip(normalised, self.compact)]
+        self._counted: dict[int, str] = {}
+        self._first_counted: dict[int, str] = {}
+
+    def counted(self, i: int) -> str:
+        """Line i's letters and digits (made when first asked: few lines need them)."""
+        if i not in self._counted:
+            self._counted[i] = _NOT_COUNTED.sub("", self.normalised[i])
+        return self._counted[i]
+
+    def first_counted(self, i: int) -> str:
+        """Line i's first letter or digit ("" when none)."""
+        if i not in self._first_counted:
+            first = _COUNTED.search(self.normalised[i])
+            self._first_counted[i] = first[0] if first else ""
+        return self._first_counted[i]
+
+    def first_paragraph(self, decisions: list[Decision]) -> int | None:
+        return next((d.index for d in decisions if d.reason is None and self.paragraph[d.index]),
+                    None)
 
 
 class Despammer:
@@ -233,25 +285,25 @@ class Despammer:
         return self.decide_normalised(lines, self.normaliser.lines(lines))
 
     def decide_normalised(self, lines: list[str], normalised: list[str]) -> list[Decision]:
-        hits = self.lexicon.hits_per_line([compact(norm) for norm in normalised])
+        page = Page(normalised, self.t["head.paragraph_chars"])
+        hits = self.lexicon.hits_per_line(page.compact)
         decisions = [self.classify(line, norm, i, line_hits)
                      for i, (line, norm, line_hits) in enumerate(zip(lines, normalised, hits))]
-        self._menus(decisions, normalised)
-        self._head_zone(decisions, normalised)
-        self._teasers(decisions, normalised)
-        self._near_chrome(decisions, normalised)
-        self._tail_zone(decisions, normalised)
-        self._repeats(decisions, normalised)
+        self._menus(decisions, page)
+        self._head_zone(decisions, page)
+        self._teasers(decisions, page)
+        self._near_chrome(decisions, page)
+        self._tail_zone(decisions, page)
+        self._repeats(decisions, page)
         return decisions
 
-    def _menus(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _menus(self, decisions: list[Decision], page: Page) -> None:
         """A row of short unpunctuated words above the article is the site's menu."""
-        top = next((d.index for d in decisions
-                    if d.reason is None and self._is_paragraph(normalised[d.index])), 0)
+        top = page.first_paragraph(decisions) or 0
         for d in decisions[: min(top, self.t["head.lines"])]:
-            words = normalised[d.index].split(" ")
-            if d.reason is None and self._is_menu(words) and \
-                    not _SENTENCE_END.search(normalised[d.index]):
+            normalised = page.normalised[d.index]
+            if d.reason is None and self._is_menu(normalised.split(" ")) and \
+                    not _SENTENCE_END.search(normalised):
                 decisions[d.index] = _zone(d, "menu of short words")
 
     def _is_menu(self, words: list[str]) -> bool:
@@ -260,63 +312,68 @@ class Despammer:
             max(lengths) <= self.t["menu.max_word_chars"] and \
             sum(lengths) / len(words) >= self.t["menu.min_mean_word_chars"]
 
-    def _teasers(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _teasers(self, decisions: list[Decision], page: Page) -> None:
         """A summary that repeats the opening of the article below it (a meta description)."""
         kept = [d.index for d in decisions if d.reason is None]
         for k, i in enumerate(kept):
-            text = compact(normalised[i])
+            text = page.compact[i]
             if len(text) < self.t["teaser.min_chars"]:  # shorter still without its prefix
                 continue
             teaser = _TEASER_PREFIX.sub("", text).rstrip(".…")
             if len(teaser) < self.t["teaser.min_chars"]:
                 continue
+            # The lines below must begin with the teaser's first letter: a cheap test that rules
+            # out nearly every paragraph before the full comparison.
+            below = kept[k + 1: k + 1 + 8]
+            first = _COUNTED.search(teaser)
+            if first and first[0] not in {page.first_counted(j) for j in below}:
+                continue
             # Compared on letters and digits: a summary often differs in quotes and punctuation.
             teaser = _NOT_COUNTED.sub("", teaser)
-            after = [_NOT_COUNTED.sub("", normalised[j]) for j in kept[k + 1: k + 1 + 8]]
+            after = [page.counted(j) for j in below]
             if any("".join(after[m:]).startswith(teaser) for m in range(len(after))):
                 decisions[i] = _zone(decisions[i], "repeats the opening of the article")
 
-    def _repeats(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _repeats(self, decisions: list[Decision], page: Page) -> None:
         """The page's title shown three times or more (in widgets, share boxes): every showing
         after the first is chrome. Other repeated lines (schedules, tables) stay."""
-        kept = [d for d in decisions if d.reason is None]
-        title = self.title_of([normalised[d.index] for d in kept])
-        showings = [d.index for d in kept if title and normalised[d.index] == title]
+        kept = [d.index for d in decisions if d.reason is None]
+        title = self.title_of([page.normalised[i] for i in kept])
+        showings = [i for i in kept if title and page.normalised[i] == title]
         if len(showings) >= self.t["repeat.min_times"]:
             for i in showings[1:]:
                 decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times")
 
-    def _near_chrome(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _near_chrome(self, decisions: list[Decision], page: Page) -> None:
         """Short lines above the first paragraph that sit next to chrome (site names, taglines, ads,
         tag rows, notices) are scored on evidence; the likely title of the article is never dropped:
         the longest of these lines and the one just above the article's metadata line, wherever
         they are shown."""
-        first = next((d.index for d in decisions
-                      if d.reason is None and self._is_paragraph(normalised[d.index])), None)
+        first = page.first_paragraph(decisions)
         head = [d.index for d in decisions[:first] if d.reason is None] if first else []
         if len(head) < 2:
             return
-        titles = self._likely_titles(head, decisions[:first], normalised)
+        titles = self._likely_titles(head, decisions[:first], page)
         noise = [d.reason not in (None, "blank") for d in decisions]
         shown = [d.index for d in decisions if d.reason != "blank"]
         for i in head:
-            if normalised[i] in titles:
+            if page.normalised[i] in titles:
                 continue
             k = shown.index(i)
             beside = (k > 0 and noise[shown[k - 1]], k + 1 < len(shown) and noise[shown[k + 1]])
-            score, why = self._chrome_score(normalised[i], beside)
+            score, why = self._chrome_score(page, i, beside)
             if score >= self.t["near_chrome.min_score"]:
                 decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}")
 
     @staticmethod
-    def _likely_titles(head: list[int], above: list[Decision], normalised: list[str]) -> set[str]:
-        titles = [max(head, key=lambda i: len(compact(normalised[i])))]
+    def _likely_titles(head: list[int], above: list[Decision], page: Page) -> set[str]:
+        titles = [max(head, key=lambda i: len(page.compact[i]))]
         metas = [d.index for d in above if d.evidence.startswith("meta ")]
         titles += [i for i in head if metas and i < metas[-1]][-1:]
-        return {normalised[i] for i in titles}
+        return {page.normalised[i] for i in titles}
 
-    def _chrome_score(self, normalised: str, beside: tuple[bool, bool]) -> tuple[float, str]:
-        text = compact(normalised)
+    def _chrome_score(self, page: Page, i: int, beside: tuple[bool, bool]) -> tuple[float, str]:
+        normalised, text = page.normalised[i], page.compact[i]
         words = normalised.split(" ")
         evidence = [  # (what, weight in [near_chrome], found)
             ("chrome above", "neighbour", beside[0]),
@@ -331,43 +388,39 @@ class Despammer:
         found = [(what, self.t[f"near_chrome.{weight}"]) for what, weight, hit in evidence if hit]
         return sum(w for _, w in found), ", ".join(what for what, _ in found)
 
-    def _head_zone(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _head_zone(self, decisions: list[Decision], page: Page) -> None:
         anchor = None
         for d in decisions[: self.t["head.lines"]]:
-            if d.reason is None and self._is_paragraph(normalised[d.index]):
+            if d.reason is None and page.paragraph[d.index]:
                 break
             if d.evidence.startswith("nav "):
                 anchor = d.index
         if anchor is None:
             return
         for d in decisions[:anchor]:
-            text = compact(normalised[d.index])
+            text = page.compact[d.index]
             if d.reason is None and len(text) <= self.t["head.max_chars"] and "。" not in text:
                 decisions[d.index] = _zone(d, "above the site navigation")
 
-    def _tail_zone(self, decisions: list[Decision], normalised: list[str]) -> None:
+    def _tail_zone(self, decisions: list[Decision], page: Page) -> None:
         in_article = in_tail = False
+        max_chars = self.t["tail.max_chars"]
         for d in decisions:
-            text = normalised[d.index]
+            text = page.compact[d.index]
             if d.evidence.startswith("tail ") and in_article:
                 in_tail = True
             elif in_tail and d.reason is None:
-                teaser = text.endswith(("...", "…")) and \
-                    len(compact(text)) <= self.t["tail.max_chars"]
-                if teaser or self._is_short_phrase(text, self.t["tail.max_chars"]):
+                teaser = page.normalised[d.index].endswith(("...", "…")) and len(text) <= max_chars
+                if teaser or self._is_short_phrase(text, max_chars):
                     decisions[d.index] = _zone(d, "after the end of the article")
                 else:
                     in_tail = False
-            in_article = in_article or (d.reason is None and self._is_paragraph(text))
-
-    def _is_paragraph(self, normalised: str) -> bool:
-        return len(compact(normalised)) >= self.t["head.paragraph_chars"] and \
-            bool(_SENTENCE_END.search(normalised))
+            in_article = in_article or (d.reason is None and page.paragraph[d.index])
 
     @staticmethod
-    def _is_short_phrase(normalised: str, max_chars: int) -> bool:
-        text = compact(normalised)
-        return len(text) <= max_chars and not _SENTENCE_END.search(text.rstrip(".…"))
+    def _is_short_phrase(compact_text: str, max_chars: int) -> bool:
+        return len(compact_text) <= max_chars and \
+            not _SENTENCE_END.search(compact_text.rstrip(".…"))
 
     # ---- a record ----
 
@@ -425,27 +478,40 @@ class PatternSet:
     def __init__(self, patterns: list[BoilerplatePattern]):
         self.patterns = patterns
         # Sets of patterns are bit masks (bit i: patterns[i]): a line's candidates are the
-        # ungated patterns and those of the first characters of required strings it holds.
+        # ungated patterns and those of the required strings it holds.
         self.ungated = 0
-        self.by_char: dict[str, int] = {}
-        self.strings: dict[int, re.Pattern] = {}  # finds required strings of two or more
-        self.starts: dict[int, frozenset[str]] = {}
+        needing: dict[str, int] = {}  # required string: the patterns that need it
+        self.anchored = 0  # patterns gated on the character a line starts with
+        self.may_start: dict[str, int] = {}  # start character: the anchored patterns it allows
+        self.digit_start = 0  # the anchored patterns any digit may start
+        self._ruled_out: dict[str, int] = {}  # see _cannot_start
         for i, p in enumerate(patterns):
             needed = required_strings(p.pattern.pattern)
             if needed is None:
                 self.ungated |= 1 << i
             for string in needed or ():
-                self.by_char[string[0]] = self.by_char.get(string[0], 0) | 1 << i
-            if needed and max(map(len, needed)) > 1:
-                self.strings[i] = re.compile("|".join(map(re.escape, needed)))
+                needing[string] = needing.get(string, 0) | 1 << i
             if (starts := start_chars(p.pattern.pattern)) is not None:
-                self.starts[i] = starts
+                self.anchored |= 1 << i
+                for char in starts:
+                    if char == _ANY_DIGIT:
+                        self.digit_start |= 1 << i
+                    else:
+                        self.may_start[char] = self.may_start.get(char, 0) | 1 << i
+        # The required strings by first character: only those of characters a line holds are
+        # looked for.
+        self.by_char: dict[str, list[tuple[str, int]]] = {}
+        for string, mask in needing.items():
+            self.by_char.setdefault(string[0], []).append((string, mask))
         # Finds which of those characters a line holds (a scan in C rather than set(line)).
         self._first_chars = re.compile("[" + "".join(map(re.escape, self.by_char)) + "]"
                                        if self.by_char else r"(?!)")
 
     def first_match(self, normalised: str) -> BoilerplatePattern | None:
-        for i in self._candidates(normalised):
+        mask = self._candidates(normalised)
+        while mask:
+            i = (mask & -mask).bit_length() - 1  # the lowest bit: patterns stay in order
+            mask &= mask - 1
             p = self.patterns[i]
             try:
                 if p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
@@ -455,32 +521,30 @@ class PatternSet:
                                   f"{normalised[:60]!r}") from None
         return None
 
-    def _candidates(self, normalised: str):
+    def _candidates(self, normalised: str) -> int:
         folded = normalised.casefold()
         mask = self.ungated
         for ch in set(self._first_chars.findall(folded)):
-            mask |= self.by_char[ch]
-        mask &= ~self._cannot_start(normalised[:1])
-        while mask:
-            i = (mask & -mask).bit_length() - 1  # the lowest bit: patterns stay in order
-            mask &= mask - 1
-            if i not in self.strings or self.strings[i].search(folded):
-                yield i
+            for string, patterns in self.by_char[ch]:
+                if string in folded:
+                    mask |= patterns
+        return mask & ~self._cannot_start(normalised[:1])
 
-    @functools.lru_cache(maxsize=1 << 16)  # lines share few first characters
     def _cannot_start(self, first: str) -> int:
-        return sum(1 << i for i, starts in self.starts.items() if not _may_start(first, starts))
+        """The anchored patterns a line beginning with `first` rules out (remembered: lines
+        begin with few characters)."""
+        if first not in self._ruled_out:
+            may = self.may_start.get(first.casefold()[:1], 0)
+            if _DIGIT.fullmatch(first):
+                may |= self.digit_start
+            self._ruled_out[first] = self.anchored & ~may
+        return self._ruled_out[first]
 
 
 # In a set of start characters: any character `\d` matches (decided by `regex` itself, so that
 # its Unicode version counts).
 _ANY_DIGIT = "\\d"
 _DIGIT = regex.compile(r"\d")
-
-
-def _may_start(first: str, starts: frozenset[str]) -> bool:
-    return first.casefold()[:1] in starts or \
-        (_ANY_DIGIT in starts and bool(_DIGIT.fullmatch(first)))
 
 
 # Syntax of the `regex` module that the standard library would read as something else (fuzzy
@@ -542,28 +606,19 @@ def _sequence_starts(items) -> frozenset[str] | None:
 
 
 def _item_starts(op, av) -> frozenset[str] | None:
-    if op is sre_constants.LITERAL:
-        return frozenset(chr(av).casefold()[:1])
-    if op is sre_constants.IN:
-        starts = set()
-        for iop, value in av:
-            if iop is sre_constants.LITERAL:
-                starts.add(chr(value).casefold()[:1])
-            elif (iop, value) == (sre_constants.CATEGORY, sre_constants.CATEGORY_DIGIT):
-                starts.add(_ANY_DIGIT)
-            else:
-                return None  # ranges, other categories, negation
-        return frozenset(starts)
-    if op is sre_constants.SUBPATTERN:
-        return _sequence_starts(av[-1])
-    if op is sre_constants.ATOMIC_GROUP:
-        return _sequence_starts(av)
-    if op is sre_constants.BRANCH:
-        branches = [_sequence_starts(b) for b in av[1]]
-        return None if None in branches else frozenset().union(*branches)
-    if op in _REPEATS:  # at least once: optional ones are read by _sequence_starts
-        return _sequence_starts(av[2])
-    return None
+    return _item(op, av, _sequence_starts, _set_starts)
+
+
+def _set_starts(items) -> frozenset[str] | None:
+    starts = set()
+    for iop, value in items:
+        if iop is sre_constants.LITERAL:
+            starts.add(chr(value).casefold()[:1])
+        elif (iop, value) == (sre_constants.CATEGORY, sre_constants.CATEGORY_DIGIT):
+            starts.add(_ANY_DIGIT)
+        else:
+            return None  # ranges, other categories, negation
+    return frozenset(starts)
 
 
 def _sequence_needs(items) -> frozenset[str] | None:
@@ -583,23 +638,32 @@ def _sequence_needs(items) -> frozenset[str] | None:
 
 
 def _item_needs(op, av) -> frozenset[str] | None:
+    return _item(op, av, _sequence_needs, _set_needs)
+
+
+def _set_needs(items) -> frozenset[str] | None:
+    if any(iop is not sre_constants.LITERAL for iop, _ in items):
+        return None  # ranges, categories, negation: too wide to be worth it
+    return frozenset(chr(c).casefold() for _, c in items)
+
+
+def _item(op, av, sequence, char_set) -> frozenset[str] | None:
+    """One item of a parse tree, for either gate: `sequence` reads a sequence of items and
+    `char_set` the characters one item matches (a literal is a set of one)."""
     if op is sre_constants.LITERAL:
-        return frozenset([chr(av).casefold()])
+        return char_set([(op, av)])
     if op is sre_constants.IN:
-        if any(iop is not sre_constants.LITERAL for iop, _ in av):
-            return None  # ranges, categories, negation: too wide to be worth it
-        return frozenset(chr(c).casefold() for _, c in av)
+        return char_set(av)
     if op is sre_constants.SUBPATTERN:
-        return _sequence_needs(av[-1])
+        return sequence(av[-1])
     if op is sre_constants.ATOMIC_GROUP:
-        return _sequence_needs(av)
+        return sequence(av)
     if op is sre_constants.BRANCH:
-        branches = [_sequence_needs(b) for b in av[1]]
+        branches = [sequence(b) for b in av[1]]
         return None if None in branches else frozenset().union(*branches)
-    if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT,
-              sre_constants.POSSESSIVE_REPEAT):
+    if op in _REPEATS:  # optional items are read by _sequence_starts, and need nothing
         low, _, sub = av
-        return _sequence_needs(sub) if low >= 1 else None
+        return sequence(sub) if low >= 1 else None
     return None
 
 
@@ -609,20 +673,23 @@ def _zone(d: Decision, where: str) -> Decision:
 
 def is_html_residue(line: str) -> bool:
     """Tags and what a stripped element leaves (a lone ? • |), but not code such as `#include <x>`."""
-    without_tags, n = _TAG.subn("", line)
-    if n:
-        return not without_tags.strip(" \t?•·|1234567890.")
-    return bool(_HTML_LEFTOVER.match(line)) and bool(line.strip())
+    if "<" in line or "[" in line:  # where every tag starts
+        without_tags, n = _TAG.subn("", line)
+        if n:
+            return not without_tags.strip(" \t?•·|1234567890.")
+    return not line.strip(_SPACE_CHARS + "?？•·|｜") and bool(line.strip())
 
 
 def is_mojibake(line: str) -> bool:
+    if not _MOJIBAKE.search(line):  # the common case, told by one scan
+        return False
     text = line.replace(" ", "")
     return len(text) >= 8 and len(_MOJIBAKE.findall(text)) >= 0.4 * len(text)
 
 
 def is_repeated_header(normalised: str) -> bool:
     """A keyword-stuffed header: the same title repeated across `_` (A_B_A)."""
-    if _SENTENCE_END.search(normalised) or "__" in normalised:
+    if "_" not in normalised or _SENTENCE_END.search(normalised) or "__" in normalised:
         return False
     segments = [s.strip() for s in normalised.split("_") if s.strip()]
     return len(segments) >= 3 and len(set(segments)) < len(segments)
