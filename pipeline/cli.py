@@ -291,8 +291,10 @@ def _progress(items, stats: Stats, opts: dict):
 
 def _print_summary(stats: Stats) -> None:
     s = stats.as_dict()
+    rejects = "; ".join(f"{stage} " + ", ".join(f"{reason} {n}" for reason, n in reasons.items())
+                        for stage, reasons in s["rejects"].items()) or "none"
     click.echo(f"zhclean: {s['records_in']} records in, {s['records_out']} out, "
-               f"{s['input_errors']} input errors, rejects {s['rejects']}", err=True)
+               f"{s['input_errors']} input errors; rejects: {rejects}", err=True)
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
