@@ -118,6 +118,8 @@ def effective(group: click.Group, defaults: dict | None) -> dict[str, dict]:
 
 
 def _default(param: click.Parameter, ctx: click.Context):
+    if callable(param.default):  # worked out on each machine (--jobs: its cores): leave unset
+        return None
     value = param.get_default(ctx)
     if isinstance(value, (str, int, float, bool, list, tuple)):
         return value
