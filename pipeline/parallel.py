@@ -56,6 +56,9 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
             run_stream(parsed(chunk), stages, out, rejects_out, stats)
         return
     names = tuple(name for name, _ in stages)
+    # Forked workers inherit the stages built here (about a second of dictionary loading each,
+    # saved); workers started another way build their own from the settings.
+    _worker["stages"] = stages
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker,
                                initargs=(names, settings, keep_rejects))
     try:
