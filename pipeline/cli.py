@@ -159,11 +159,13 @@ def fields_from(opts: dict) -> FieldMap:
                     id=opts.get("id_field", "id"))
 
 
-def check_inputs(paths, only_jsonl: bool) -> None:
-    """Every input must exist before anything is written; no paths means stdin, not a terminal."""
-    list(expand_paths(paths, only_jsonl))
+def check_inputs(paths, only_jsonl: bool) -> list[str]:
+    """The input files: every one must exist before anything is written; no paths means stdin,
+    which must not be a terminal."""
+    files = list(expand_paths(paths, only_jsonl))
     if not paths and sys.stdin.isatty():
         raise InputError("no input: name files or directories, or pipe JSONL into stdin")
+    return files
 
 
 def check_outputs(opts: dict) -> None:
@@ -205,7 +207,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
     with exit_statuses():
-        check_inputs(paths, only_jsonl)
+        files = check_inputs(paths, only_jsonl)
         check_outputs(opts)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
@@ -217,7 +219,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     started = time.monotonic()
     with exit_statuses():
         with State(opts.get("state")) as state:
-            inputs, stats.inputs_skipped = state.select(paths, only_jsonl)
+            inputs, stats.inputs_skipped = state.select(files)
             if state.persistent and not inputs:
                 log.info("nothing to do: %d inputs unchanged since the last run",
                          stats.inputs_skipped)

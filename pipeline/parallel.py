@@ -37,9 +37,7 @@ def default_jobs() -> int:
 class ChunkResult:
     """What a worker sends back for one chunk: serialised output and rejects, and the counts."""
     output: bytes
-    output_lines: int
     rejects: bytes
-    reject_lines: int
     stats: Stats
     input_errors: list[Reject] = field(default_factory=list)  # reported by the parent
 
@@ -105,9 +103,9 @@ def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:
         report(reject)
     stats.merge(result.stats)
     if result.output:
-        out.write_bytes(result.output, result.output_lines)
+        out.write_bytes(result.output)
     if result.rejects:
-        rejects_out.write_bytes(result.rejects, result.reject_lines)
+        rejects_out.write_bytes(result.rejects)
 
 
 # ---------------------------------------------------------------- in the worker processes
@@ -130,5 +128,5 @@ def _process_chunk(chunk: list) -> ChunkResult:
     stats = Stats()
     input_errors: list[Reject] = []
     run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append)
-    return ChunkResult(out.getvalue(), out.count, rejects.getvalue(), rejects.count, stats,
+    return ChunkResult(out.getvalue(), rejects.getvalue(), stats,
                        input_errors)

@@ -22,7 +22,6 @@ import os
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
 import regex

@@ -46,7 +46,6 @@ import signal
 import sqlite3
 from dataclasses import dataclass
 
-from pipeline.readers import expand_paths
 from pipeline.writers import JsonlWriter
 
 CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
@@ -93,9 +92,10 @@ class StagedWriter(JsonlWriter):
         self._stream = open(self.staged, "wb", buffering=1 << 16)
         return self
 
-    def write_bytes(self, data: bytes, lines: int = 1) -> None:
-        super().write_bytes(data, lines)
-        if self.count == lines:
+    def write_bytes(self, data: bytes) -> None:
+        first = self._stream.tell() == 0
+        super().write_bytes(data)
+        if first:
             crash_point("after_first_record")
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -145,10 +145,10 @@ class State:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def select(self, paths: tuple[str, ...], only_jsonl: bool = False) -> tuple[list[Input], int]:
-        """(inputs to process, number skipped as unchanged)."""
+    def select(self, files: list[str]) -> tuple[list[Input], int]:
+        """(inputs to process, number skipped as unchanged) among the input files (expanded)."""
         todo, skipped = [], 0
-        for path in expand_paths(paths, only_jsonl):
+        for path in files:
             current = self._unchanged(path) if self.persistent and path != "-" else None
             if current is True:
                 skipped += 1

@@ -25,7 +25,6 @@ class JsonlWriter:
 
     def __init__(self, path: str | None):
         self.path = None if path in (None, "-") else path
-        self.count = 0
         self._tmp: str | None = None
         self._stream: BinaryIO | None = None
 
@@ -41,13 +40,12 @@ class JsonlWriter:
     def write(self, obj: dict) -> None:
         self.write_bytes(dumps(obj))
 
-    def write_bytes(self, data: bytes, lines: int = 1) -> None:
-        """Already-serialised JSONL: one line, or `lines` of them (from a worker process)."""
+    def write_bytes(self, data: bytes) -> None:
+        """Already-serialised JSONL: one line, or many (from a worker process)."""
         try:
             self._stream.write(data)
         except BrokenPipeError:
             raise OutputClosed() from None
-        self.count += lines
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.path is None:
@@ -72,12 +70,10 @@ class BufferWriter:
     """JSONL collected in memory: what a worker process sends back for the parent to write."""
 
     def __init__(self):
-        self.count = 0
         self._lines: list[bytes] = []
 
     def write(self, obj: dict) -> None:
         self._lines.append(dumps(obj))
-        self.count += 1
 
     def getvalue(self) -> bytes:
         return b"".join(self._lines)
@@ -86,13 +82,11 @@ class BufferWriter:
 class NullWriter:
     """Where rejects go when no --rejects file is named: counted (in stats), not kept."""
 
-    count = 0
-
     def __enter__(self) -> "NullWriter":
         return self
 
     def write(self, obj: dict) -> None:
-        self.count += 1
+        pass
 
     def getvalue(self) -> bytes:
         return b""

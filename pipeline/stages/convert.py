@@ -120,7 +120,7 @@ class Converter:
         return {ord(c): s for c, s in zip(chars, converted) if s != c}
 
     def pick_config(self, text: str, has_hongkong_forms: bool = True) -> str:
-        if self.options.config != "auto":
+        if self.declared:
             return self.options.config
         hongkong = self.detector.hongkong_style(text, has_hongkong_forms)
         return AUTO_HONGKONG if hongkong else AUTO_TAIWAN
