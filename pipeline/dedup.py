@@ -216,10 +216,10 @@ class DedupFilter:
         if self._keep(record):
             self.out.write(record)
 
-    def write_bytes(self, data: bytes) -> None:
-        kept = [line for line in data.splitlines(keepends=True) if self._keep(json.loads(line))]
-        if kept:
-            self.out.write_bytes(b"".join(kept))
+    def write_bytes(self, line: bytes) -> None:
+        """One record serialised by a worker."""
+        if self._keep(json.loads(line)):
+            self.out.write_bytes(line)
 
     def _keep(self, record: dict) -> bool:
         kept, rejects = self.deduper(record)

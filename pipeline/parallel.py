@@ -22,7 +22,9 @@ from pipeline.runner import Stats, report, run_stream
 from pipeline.stages import Settings, build_stages
 from pipeline.writers import BufferWriter, NullWriter
 
-CHUNK_BYTES = 1 << 20  # per task: large enough that handing it over costs little
+# Per task, about 0.1 s of work: cheap to hand over, and at the end of the input no worker waits
+# long for another's last chunk (1 MB chunks made --jobs 2 about 8 % slower).
+CHUNK_BYTES = 1 << 18
 IN_FLIGHT_PER_JOB = 2  # enough to keep every worker busy while the parent waits on the oldest
 
 
@@ -36,8 +38,11 @@ def default_jobs() -> int:
 @dataclass
 class ChunkResult:
     """What a worker sends back for one chunk: serialised output and rejects, and the counts."""
-    output: bytes
-    rejects: bytes
+    output: list[bytes]  # a JSONL line per record
+    rejects: list[bytes]
+    # For each output record, how many of the rejects came before it: the parent writes them in
+    # that order, so that rejects its own sink adds (dedup) land where --jobs 1 puts them.
+    rejects_before: list[int]
     stats: Stats
     input_errors: list[Reject] = field(default_factory=list)  # reported by the parent
 
@@ -102,10 +107,14 @@ def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:
     for reject in result.input_errors:
         report(reject)
     stats.merge(result.stats)
-    if result.output:
-        out.write_bytes(result.output)
-    if result.rejects:
-        rejects_out.write_bytes(result.rejects)
+    written = 0  # rejects
+    for line, before in zip(result.output, result.rejects_before):
+        if before > written:
+            rejects_out.write_bytes(b"".join(result.rejects[written:before]))
+            written = before
+        out.write_bytes(line)
+    if len(result.rejects) > written:
+        rejects_out.write_bytes(b"".join(result.rejects[written:]))
 
 
 # ---------------------------------------------------------------- in the worker processes
@@ -123,10 +132,22 @@ def _process_chunk(chunk: list) -> ChunkResult:
     if "stages" not in _worker:  # built on the first chunk, so a rule error reaches the parent
         _worker["stages"] = list(zip(_worker["names"],
                                      build_stages(_worker["names"], _worker["settings"])))
-    out = BufferWriter()
     rejects = BufferWriter() if _worker["keep_rejects"] else NullWriter()
+    out = _RecordsAfterRejects(rejects)
     stats = Stats()
     input_errors: list[Reject] = []
     run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append)
-    return ChunkResult(out.getvalue(), rejects.getvalue(), stats,
-                       input_errors)
+    return ChunkResult(out.lines, list(rejects.lines), out.rejects_before, stats, input_errors)
+
+
+class _RecordsAfterRejects(BufferWriter):
+    """The chunk's records, each noting how many rejects were written before it."""
+
+    def __init__(self, rejects: BufferWriter | NullWriter):
+        super().__init__()
+        self._rejects = rejects
+        self.rejects_before: list[int] = []
+
+    def write(self, obj: dict) -> None:
+        self.rejects_before.append(len(self._rejects.lines))
+        super().write(obj)

@@ -15,7 +15,9 @@ run its own -o name (e.g. out/$(date +%F).jsonl) to keep them.
 
 Lock: STATE.db.lock is held with flock(2) for the whole run; a second run on the same state
 stops at once with StateLocked (exit status 4). The kernel drops the lock when a process dies,
-kill -9 included, so a crashed run never leaves a stale lock.
+kill -9 included, so a crashed run never leaves a stale lock. Processes forked by the run (the
+--jobs workers) close their inherited copy of the lock's descriptor: a killed run's workers finish
+the chunk they hold before they notice, and must not hold the lock meanwhile.
 
 Crash safety (kill -9 at any moment, then the same command again, gives the outputs of one
 uninterrupted run): one SQLite transaction T holds every manifest and dedup change of the run,
@@ -49,6 +51,17 @@ from dataclasses import dataclass
 from pipeline.writers import JsonlWriter
 
 CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
+
+_HELD_LOCKS: set[int] = set()  # the lock descriptors this process holds
+
+
+def _close_inherited_locks() -> None:
+    for fd in _HELD_LOCKS:
+        os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (path TEXT PRIMARY KEY, size INTEGER NOT NULL,
@@ -140,6 +153,7 @@ class State:
             self.conn.close()
             self.conn = None
         if self._lock_fd is not None:
+            _HELD_LOCKS.discard(self._lock_fd)
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
 
@@ -242,6 +256,7 @@ def _lock(path: str) -> int:
                           f"try again when it has finished") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+    _HELD_LOCKS.add(fd)
     return fd
 
 

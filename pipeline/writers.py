@@ -67,29 +67,26 @@ class JsonlWriter:
 
 
 class BufferWriter:
-    """JSONL collected in memory: what a worker process sends back for the parent to write."""
+    """JSONL lines collected in memory: what a worker process sends back for the parent to
+    write."""
 
     def __init__(self):
-        self._lines: list[bytes] = []
+        self.lines: list[bytes] = []
 
     def write(self, obj: dict) -> None:
-        self._lines.append(dumps(obj))
-
-    def getvalue(self) -> bytes:
-        return b"".join(self._lines)
+        self.lines.append(dumps(obj))
 
 
 class NullWriter:
     """Where rejects go when no --rejects file is named: counted (in stats), not kept."""
+
+    lines = ()
 
     def __enter__(self) -> "NullWriter":
         return self
 
     def write(self, obj: dict) -> None:
         pass
-
-    def getvalue(self) -> bytes:
-        return b""
 
     def __exit__(self, *exc) -> None:
         pass

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, read_jsonl
+from pipeline.state import State
 
 SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
 
@@ -89,6 +90,30 @@ def test_a_second_run_on_a_locked_state_stops_with_its_own_status(zhclean, corpu
     assert r.exit_code == 4
     assert "s.db is in use by another zhclean run (pid 12345)" in r.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_processes_forked_by_a_run_do_not_hold_its_lock(tmp_path):
+    """A killed run's --jobs workers outlive it by the chunk they hold: the next run must not
+    find the state locked by them."""
+    db = str(tmp_path / "s.db")
+    run_then_die = (
+        "import os, signal, time\n"
+        "from pipeline.state import State\n"
+        f"state = State({db!r})\n"
+        "worker = os.fork()\n"
+        "if worker == 0:\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        f"open({str(tmp_path / 'worker')!r}, 'w').write(str(worker))\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    dead = subprocess.run([sys.executable, "-c", run_then_die], cwd=tempfile.gettempdir())
+    worker = int((tmp_path / "worker").read_text())
+    try:
+        assert dead.returncode == -signal.SIGKILL
+        os.kill(worker, 0)  # the worker is still running ...
+        State(db).close()  # ... and the state is free
+    finally:
+        os.kill(worker, signal.SIGKILL)
 
 
 def test_a_broken_state_file_is_a_clear_error(zhclean, corpus, tmp_path):
