@@ -2,10 +2,14 @@
 No cleaning logic lives here."""
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import signal
+import sqlite3
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import wraps
 
@@ -23,7 +27,7 @@ from pipeline.stages import ORDER, Settings, build_stages
 from pipeline.stages.convert import CONFIGS, ConvertOptions
 from pipeline.stages.despam import DespamOptions
 from pipeline.stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
-from pipeline.writers import JsonlWriter, NullWriter, OutputClosed
+from pipeline.writers import JsonlWriter, NullWriter, OutputClosed, replaceable
 
 # Exit statuses (documented in the README).
 EXIT_OK = 0
@@ -32,7 +36,22 @@ EXIT_USAGE = 2  # bad options or a missing input path (Click uses 2 as well)
 EXIT_BROKEN_FILE = 3  # a rule file, the --config file or the --state file is broken
 EXIT_LOCKED = 4  # another run holds the --state file
 EXIT_OUTPUT = 5  # an output (-o, --rejects, --stats, --state) could not be written
+EXIT_WORKER_DIED = 6  # a --jobs worker process was killed (out of memory, kill -9)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+# SIGTERM (cron's and timeout's) and SIGHUP end a run as Ctrl-C does: 128 + the signal.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind, so that temporary and staged files are removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
 
 log = logging.getLogger("zhclean")
 
@@ -168,12 +187,34 @@ def check_inputs(paths, only_jsonl: bool) -> list[str]:
     return files
 
 
-def check_outputs(opts: dict) -> None:
-    """Every file a run will write must have a directory to go in, before the run starts."""
-    for option in ("output", "rejects", "stats_path", "state"):
-        path = opts.get(option)
-        if path and path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise InputError(f"{path}: no such directory to write in")
+OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "stats_path": "--stats",
+                  "state": "--state"}
+
+
+def check_outputs(opts: dict, inputs: list[str]) -> None:
+    """Before the run starts: every file it will write has a directory to go in, and no two of
+    them (nor an output and an input) are the same file: one would overwrite the other."""
+    if opts.get("explain"):
+        given = [flag for option, flag in OUTPUT_OPTIONS.items() if opts.get(option)]
+        if given:
+            raise InputError(f"--explain prints its report on stdout: {', '.join(given)} "
+                             "would write nothing")
+    if opts.get("rejects") == "-" and opts.get("output") in (None, "-"):
+        raise InputError("--rejects - needs -o FILE: records and rejects would share stdout")
+    paths = {**opts, "rejects": opts.get("rejects") or default_rejects_path(opts.get("output"))}
+    seen = {os.path.realpath(path): f"input {path}" for path in inputs if path != "-"}
+    for option, flag in OUTPUT_OPTIONS.items():
+        path = paths.get(option)
+        if not path or path == "-":
+            continue
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise FileNotFoundError(errno.ENOENT, "no such directory to write in", path)
+        if not replaceable(path):  # /dev/null, /dev/stderr, a FIFO: shared freely
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(f"{flag} {path} is the same file as {seen[real]}")
+        seen[real] = f"{flag} {path}"
 
 
 @contextmanager
@@ -189,11 +230,18 @@ def exit_statuses():
         _fail(str(e), EXIT_LOCKED)
     except StateError as e:
         _fail(f"state error: {e}", EXIT_BROKEN_FILE)
-    except OutputClosed:
+    except (OutputClosed, BrokenPipeError):  # the reader went away (`| head`)
         _silence_stdout()
         sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
+    except Stopped as e:
+        _fail(f"stopped by {signal.Signals(e.signum).name}", 128 + e.signum)
+    except BrokenProcessPool:
+        _fail("a worker process died (killed, or out of memory); the run stopped",
+              EXIT_WORKER_DIED)
+    except sqlite3.Error as e:  # the state could be opened (else StateError), not written
+        _fail(f"cannot write the state: {e}", EXIT_OUTPUT)
     except OSError as e:  # the readers report their own; this is an output that failed
         _fail(f"cannot write {e.filename or 'output'}: {e.strerror or e}", EXIT_OUTPUT)
 
@@ -206,9 +254,11 @@ def _fail(message: str, status: int) -> None:
 def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop)
     with exit_statuses():
         files = check_inputs(paths, only_jsonl)
-        check_outputs(opts)
+        check_outputs(opts, files)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
         if opts.get("explain"):
@@ -278,7 +328,7 @@ def _dedup_sink(state: State, opts: dict, stats: Stats):
 
 def _progress(items, stats: Stats, opts: dict):
     """items unchanged; on a terminal (stderr), a status line redrawn twice a second."""
-    if opts.get("quiet") or not sys.stderr.isatty():
+    if opts.get("quiet") or sys.stderr is None or not sys.stderr.isatty():
         yield from items
         return
     shown = 0.0
@@ -444,7 +494,7 @@ def run_on_ray(paths, opts, address) -> None:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
     with exit_statuses():
         files = list(expand_paths(paths))
-        check_outputs(opts)
+        check_outputs({**opts, "rejects": rejects_dir}, files)
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
     started = time.monotonic()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from pathlib import Path
 
 import click
 
@@ -37,9 +38,8 @@ class ConfigError(Exception):
 def default_map(group: click.Group, path: str) -> dict:
     """{command: {parameter name: value}} for Click, from the TOML file at path."""
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"{path}: {e}") from None
     base = os.path.dirname(os.path.abspath(path))
     commands = configurable_commands(group)
@@ -87,14 +87,22 @@ def _find_or_fail(key: str, command: click.Command, where: str) -> click.Paramet
 
 
 def _convert(param: click.Parameter, value, command: click.Command, base: str, where: str):
-    """The value checked by the option's own type; relative paths made relative to base."""
+    """The value checked as the command line would check it (the option's type and callback);
+    relative paths made relative to base."""
     many = param.multiple or param.nargs == -1
     if many and not isinstance(value, list):
         value = [value]
+    # Click would take 5 as the path "5" (or a file descriptor), and fails on 3 for a flag: the
+    # file must say what it means.
+    wanted = bool if isinstance(param.type, click.types.BoolParamType) else str \
+        if isinstance(param.type, (click.Path, click.types.StringParamType, click.Choice)) else None
+    if wanted and any(type(v) is not wanted for v in (value if many else [value])):
+        kind = {bool: "true or false", str: "strings" if many else "a string"}[wanted]
+        raise ConfigError(f"{where}: expected {kind}, found {value!r}")
     if isinstance(param.type, click.Path):
         value = [_resolve(v, base) for v in value] if many else _resolve(value, base)
     try:
-        param.type_cast_value(click.Context(command), value)
+        param.process_value(click.Context(command), value)
     except click.BadParameter as e:
         raise ConfigError(f"{where}: {e.format_message()}") from None
     return value

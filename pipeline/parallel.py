@@ -8,10 +8,13 @@ IN_FLIGHT_PER_JOB chunks per worker are read ahead, so memory stays flat whateve
 """
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
 import signal
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Iterable, Iterator
@@ -63,21 +66,42 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
     # saved); workers started another way build their own from the settings.
     _worker["stages"] = stages
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker,
-                               initargs=(names, settings, keep_rejects))
+                               initargs=(os.getpid(), names, settings, keep_rejects))
     try:
-        pending: deque = deque()
-        for chunk in chain(head, chunks):
+        pending: deque = deque([_start(pool, head[0])])
+        for chunk in chain(head[1:], chunks):
             pending.append(pool.submit(_process_chunk, chunk))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
                 _write(pending.popleft().result(), out, rejects_out, stats)
         while pending:
             _write(pending.popleft().result(), out, rejects_out, stats)
+    except BrokenProcessPool:
+        # A worker was killed (out of memory): the others may be blocked sending results that
+        # nobody reads any more, and waiting for them would hang.
+        for worker in multiprocessing.active_children():
+            worker.kill()
+        raise
     finally:
         # Ctrl-C, a closed stdout or an error: the chunks not started are cancelled and the
         # workers (which ignore SIGINT) finish the few they hold, at most IN_FLIGHT_PER_JOB
         # each. Killing them mid-chunk instead can leave the pool's threads blocked on a
         # half-written pipe, and the process hung at exit.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# Signals that end a run by raising in the main thread (see cli.exit_statuses).
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _start(pool: ProcessPoolExecutor, chunk: list):
+    """Submit the first chunk, which forks the workers and starts the pool's threads, with the
+    stop signals held: raised inside a fork hook, a handler's exception is swallowed (the signal
+    lost), and the threads, which inherit the mask, leave the signals to the main thread."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        return pool.submit(_process_chunk, chunk)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def batches(items: Iterable) -> Iterator[list]:
@@ -122,10 +146,31 @@ def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:
 _worker: dict = {}
 
 
-def _init_worker(names: tuple[str, ...], settings: Settings, keep_rejects: bool) -> None:
-    # Ctrl-C reaches the whole process group: the parent handles it and ends the pool.
+def _init_worker(parent: int, names: tuple[str, ...], settings: Settings,
+                 keep_rejects: bool) -> None:
+    # Ctrl-C reaches the whole process group: the parent handles it and ends the pool. SIGTERM
+    # and SIGHUP kill a worker at once (the parent's handlers, inherited by fork, would unwind a
+    # run the worker does not own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by _start while forking
+    _die_with(parent)
     _worker.update(names=names, settings=settings, keep_rejects=keep_rejects)
+
+
+def _die_with(parent: int) -> None:
+    """A worker whose parent is killed (kill -9, the OOM killer) would wait forever on a pipe
+    nobody reads: Linux kills it with its parent."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pipe breaks when the worker next writes
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _process_chunk(chunk: list) -> ChunkResult:

@@ -4,7 +4,8 @@ Formats by extension, each also compressed (.gz .bz2 .xz .zst):
     .jsonl .ndjson .json   one record per line (UTF-8)
     .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS
     .html .htm             one article per page: text from an HTML parser, blocks become lines
-stdin ("-") is sniffed: `{` starts JSONL, `<` starts HTML, anything else is text.
+stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` starts JSONL,
+`<` starts HTML, anything else is text; nothing at all is JSONL of no records.
 
 Readers stream: JSONL is read a line at a time; a .txt or .html file is one record, so it is read
 whole (memory follows the largest article, not the input). Bad input never stops a run: it becomes a
@@ -35,6 +36,10 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
            ".txt": "txt", ".text": "txt", ".html": "html", ".htm": "html"}
 
 
+# \ud800-\udfff: half of a surrogate pair, which json.loads leaves alone when it has no partner.
+_SURROGATE_ESCAPE = regex.compile(rb"\\u[dD][89a-fA-F]")
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """Which input JSONL fields hold the text, title and id (other schemas than zhclean's)."""
@@ -47,6 +52,16 @@ class InputError(Exception):
     """An input path that does not exist or cannot be opened (usage error, not bad data)."""
 
 
+class UnlistedDirectory(str):
+    """A directory below an input that could not be listed: read_inputs reports it as
+    unreadable, in its place among the files."""
+
+    def __new__(cls, error: OSError):
+        path = super().__new__(cls, error.filename)
+        path.error = error.strerror or str(error)
+        return path
+
+
 def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[str]:
     """Files named, and the files of a known format below a directory, in sorted order.
     only_jsonl (the stage commands, which read records): JSONL files only."""
@@ -55,11 +70,15 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[s
         if p == "-":
             yield p
         elif os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
+            unlisted: list[OSError] = []
+            for root, dirs, files in os.walk(p, onerror=unlisted.append):
+                yield from map(UnlistedDirectory, unlisted)
+                unlisted.clear()
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith(".") and format_of(name) in wanted:
                         yield os.path.join(root, name)
+            yield from map(UnlistedDirectory, unlisted)
         elif not os.path.lexists(p):  # a broken link is read, and reported as unreadable
             raise InputError(f"{p}: no such file or directory")
         elif format_of(p) not in (*wanted, None):
@@ -89,19 +108,25 @@ def open_binary(path: str) -> BinaryIO:
     if lower.endswith(".xz"):
         return lzma.open(path, "rb")
     if lower.endswith(".zst"):
-        return io.BufferedReader(ZstdReader(path))
+        return io.BufferedReader(ZstdReader(open(path, "rb")))
     return open(path, "rb")
 
 
-class ZstdReader(io.RawIOBase):
-    """A .zst file, read as gzip.open reads a .gz: a truncated file raises EOFError and corrupt
-    data OSError (zstandard's own stream reader ends a truncated file silently)."""
+# Compressed data on stdin (or in a file of no known extension), by its first bytes.
+_DECOMPRESSORS = {b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f), b"BZh": bz2.BZ2File,
+                  b"\xfd7zXZ\x00": lzma.LZMAFile,
+                  b"\x28\xb5\x2f\xfd": lambda f: io.BufferedReader(ZstdReader(f))}
 
-    def __init__(self, path: str):
-        import zstandard  # only where .zst input is met
+
+class ZstdReader(io.RawIOBase):
+    """zstd data, read as gzip reads its own: a truncated stream raises EOFError and corrupt
+    data OSError (zstandard's own stream reader ends a truncated stream silently)."""
+
+    def __init__(self, stream: BinaryIO):
+        import zstandard  # only where zstd input is met
 
         self._zstd = zstandard
-        self._file = open(path, "rb")
+        self._file = stream
         self._decompressor = zstandard.ZstdDecompressor().decompressobj()
         self._pending = b""
 
@@ -143,6 +168,9 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
     """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
     of about that size stand in for the records, so that worker processes do the parsing."""
     for path in expand_paths(paths, only_jsonl):
+        if isinstance(path, UnlistedDirectory):
+            yield input_reject(path, None, STAGE, "unreadable", error=path.error)
+            continue
         fmt = "jsonl" if only_jsonl else format_of(path)
         try:
             stream = open_binary(path)
@@ -151,8 +179,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             continue
         try:
             if fmt is None:  # stdin or an unknown extension named explicitly: sniff
-                stream = io.BufferedReader(stream) if not hasattr(stream, "peek") else stream
-                fmt = sniff(stream.peek(512))
+                stream, fmt = sniffed(stream)
             if chunk_bytes:
                 yield from unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
             elif fmt == "jsonl":
@@ -167,9 +194,52 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
                 stream.close()
 
 
-def sniff(head: bytes) -> str:
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return {b"{": "jsonl", b"<": "html"}.get(start, "txt")
+_LEADING_SPACE = b"\xef\xbb\xbf \t\r\n"
+
+
+def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
+    """The stream (decompressed if it holds compressed data) and its format, told from its first
+    bytes other than spaces and a BOM. A pipe may deliver a few bytes at a time: the bytes read to
+    tell are put back in front."""
+    head, stream = _lookahead(stream)
+    for magic, decompress in _DECOMPRESSORS.items():
+        if head.startswith(magic):
+            head, stream = _lookahead(decompress(stream))
+            break
+    start = head.lstrip(_LEADING_SPACE)[:1]
+    return stream, {b"{": "jsonl", b"": "jsonl", b"<": "html"}.get(start, "txt")
+
+
+def _lookahead(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    head = b""
+    while len(head) < 8 or not head.lstrip(_LEADING_SPACE):
+        data = stream.read1(1 << 16)
+        if not data:
+            break
+        head += data
+    return head, io.BufferedReader(_Prepended(head, stream))
+
+
+class _Prepended(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, stream: BinaryIO):
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._head[:len(buffer)] or self._stream.read1(len(buffer))
+        self._head = self._head[len(data):]
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._stream is not sys.stdin.buffer:
+            self._stream.close()
+        super().close()
 
 
 @dataclass(frozen=True)
@@ -225,6 +295,13 @@ def read_jsonl(stream: Iterable[bytes], source: str, fields: FieldMap,
             continue
         try:
             obj = json.loads(line)
+            if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
+                json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone one cannot be written
+        except UnicodeEncodeError:
+            yield input_reject(source, lineno, STAGE, "undecodable",
+                               error="a lone surrogate (\\ud800-\\udfff) in a JSON string",
+                               raw_base64=base64.b64encode(line).decode("ascii"))
+            continue
         except UnicodeDecodeError as e:
             yield input_reject(source, lineno, STAGE, "undecodable",
                                error=f"not UTF-8 at byte {e.start}",

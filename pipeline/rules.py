@@ -63,14 +63,48 @@ class Rules:
             yield from read_table(path, min_fields, max_fields, sep)
 
     def toml(self, name: str) -> dict:
-        merged: dict = {}
+        """A TOML rule file: the shipped one, then each user file of that name overriding single
+        keys. The shipped file is the schema: a user file sets only keys it has, to values of
+        the same kind (a number for a number), so a typo is an error, not a silent no-op."""
+        merged: dict | None = None
         for path in self.files(name):
-            try:
-                with open(path, "rb") as f:
-                    _deep_merge(merged, tomllib.load(f))
-            except tomllib.TOMLDecodeError as e:
-                raise RuleError(f"{path}: {e}") from None
-        return merged
+            data = read_toml(path)
+            if merged is None:
+                merged = data
+                continue
+            _check_keys(path, data, merged)
+            _deep_merge(merged, data)
+        return merged or {}
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise RuleError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise RuleError(f"{path}: {e}") from None
+
+
+def _check_keys(path: Path, data: dict, schema: dict, table: str = "") -> None:
+    for key, value in data.items():
+        name = f"{table}.{key}" if table else key
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise RuleError(f"{path}: unknown key {name!r} (known here: {known})")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise RuleError(f"{path}: {name} must be a table [{name}]")
+            _check_keys(path, value, expected, name)
+        elif _kind(value) != _kind(expected):
+            raise RuleError(f"{path}: {name} must be a {_kind(expected)}, found {value!r}")
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else type(value).__name__
 
 
 def read_table(path: Path, min_fields: int = 1, max_fields: int | None = None,

@@ -8,7 +8,8 @@ The state is one SQLite file holding
 Incremental: an input whose size and mtime match the manifest is skipped without being read; one
 whose size or mtime differ is hashed, and skipped when the hash matches (its mtime is updated);
 otherwise it is processed again, and the duplicate index keeps the records already output from
-coming out twice. stdin is always processed. When every input is skipped the run does nothing at
+coming out twice. stdin and other inputs that are not regular files (a FIFO, `<(...)`) are always
+processed. When every input is skipped the run does nothing at
 all: -o OUT and the rejects file are left as they are (not rewritten, not emptied). When at least
 one input is processed, OUT and the rejects file hold this run's records only; give each nightly
 run its own -o name (e.g. out/$(date +%F).jsonl) to keep them.
@@ -16,8 +17,8 @@ run its own -o name (e.g. out/$(date +%F).jsonl) to keep them.
 Lock: STATE.db.lock is held with flock(2) for the whole run; a second run on the same state
 stops at once with StateLocked (exit status 4). The kernel drops the lock when a process dies,
 kill -9 included, so a crashed run never leaves a stale lock. Processes forked by the run (the
---jobs workers) close their inherited copy of the lock's descriptor: a killed run's workers finish
-the chunk they hold before they notice, and must not hold the lock meanwhile.
+--jobs workers) close their inherited copy of the lock's descriptor, so the lock never outlives
+the run's own process.
 
 Crash safety (kill -9 at any moment, then the same command again, gives the outputs of one
 uninterrupted run): one SQLite transaction T holds every manifest and dedup change of the run,
@@ -46,9 +47,10 @@ import hashlib
 import os
 import signal
 import sqlite3
+import stat
 from dataclasses import dataclass
 
-from pipeline.writers import JsonlWriter
+from pipeline.writers import JsonlWriter, replaceable
 
 CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
 
@@ -97,8 +99,8 @@ class StagedWriter(JsonlWriter):
 
     def __init__(self, path: str):
         super().__init__(path)
-        directory, name = os.path.split(os.path.abspath(path))
-        self.final = os.path.abspath(path)
+        self.final = os.path.realpath(path)  # through a symbolic link: the link stays
+        directory, name = os.path.split(self.final)
         self.staged = os.path.join(directory, f".{name}.zhclean-staged")
 
     def __enter__(self) -> "StagedWriter":
@@ -113,9 +115,17 @@ class StagedWriter(JsonlWriter):
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self._stream.flush()
-            os.fsync(self._stream.fileno())
-        self._stream.close()
+            try:
+                self._stream.flush()
+                os.fsync(self._stream.fileno())
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, self.path) from None
+            self._stream.close()
+            return
+        try:  # the run failed: State discards the staged file
+            self._stream.close()
+        except OSError:
+            pass
 
 
 class State:
@@ -143,9 +153,15 @@ class State:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-            self._discard_staged()
+        if exc_type is not None:
+            try:
+                # A failed COMMIT (disk full) has rolled back already; the staged files of a run
+                # that did not commit go either way ('publish' rows, once committed, stay).
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._discard_staged()
+            except sqlite3.Error:
+                pass  # the next run's recovery does it
         self.close()
 
     def close(self) -> None:
@@ -177,6 +193,8 @@ class State:
             st = os.stat(path)
         except OSError:
             return None  # a broken link or a vanished file: the reader reports it
+        if not stat.S_ISREG(st.st_mode):
+            return None  # a FIFO, <(...): read once, so never hashed nor recorded, like stdin
         row = self.conn.execute("SELECT size, mtime_ns, sha256 FROM manifest WHERE path = ?",
                                 (os.path.abspath(path),)).fetchone()
         if row and row[:2] == (st.st_size, st.st_mtime_ns):
@@ -194,8 +212,9 @@ class State:
     # -- the run ----------------------------------------------------------------------------
 
     def writer(self, path: str | None) -> JsonlWriter:
-        """The writer for an output: staged and journalled with a persistent state and a file."""
-        if not self.persistent or path in (None, "-"):
+        """The writer for an output: staged and journalled with a persistent state and a regular
+        file (a FIFO or a device is written as it goes, as stdout is)."""
+        if not self.persistent or path in (None, "-") or not replaceable(path):
             return JsonlWriter(path)
         w = StagedWriter(path)
         self.conn.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, 'staging')",

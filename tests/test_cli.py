@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -114,6 +115,84 @@ def test_broken_rule_file_names_file_and_line(zhclean, tmp_path):
     assert f"{rules / 'boilerplate.txt'}:2" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("text,message", [
+    ('[spam]\nmin_score = "high"\n', "spam.min_score must be a number, found 'high'"),
+    ("[spam]\nmin_scor = 2\n", "unknown key 'spam.min_scor'"),
+    ("[nonsense]\nx = 1\n", "unknown key 'nonsense'"),
+    ("spam = 1\n", "spam must be a table")])
+def test_a_threshold_file_is_checked_against_the_shipped_one(zhclean, tmp_path, text, message):
+    """A typo in a user's despam.toml must not silently leave the shipped value in force."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "despam.toml").write_text(text, encoding="utf-8")
+    result = zhclean("run", "--rules", rules, SAMPLES / "batch.jsonl")
+    assert result.exit_code == 3
+    assert f"{rules / 'despam.toml'}: {message}" in result.stderr
+
+
+def test_a_threshold_file_overrides_single_keys(zhclean, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    # Saved with a BOM, as editors on Windows do; no title is short enough to be taken.
+    (rules / "despam.toml").write_bytes("\ufeff[title]\nmax_chars = 1\n".encode("utf-8"))
+    records = zhclean("run", "--rules", rules, SAMPLES / "seed_lstm.txt").records
+    assert records[0]["title"] == "" and records[0]["text"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-o", "same.jsonl", "--rejects", "same.jsonl"],
+     "--rejects same.jsonl is the same file as -o same.jsonl"),
+    (["-o", "out.jsonl", "--state", "out.jsonl"], "--state out.jsonl is the same file as -o"),
+    (["-o", "out.jsonl", "--stats", "out.rejects.jsonl"],  # the default rejects file
+     "--stats out.rejects.jsonl is the same file as --rejects out.rejects.jsonl"),
+    (["-o", "in.jsonl"], "-o in.jsonl is the same file as input"),
+    (["--rejects", "-"], "--rejects - needs -o FILE")])
+def test_outputs_that_would_overwrite_each_other_or_an_input_are_refused(
+        zhclean, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_bytes((SAMPLES / "batch.jsonl").read_bytes())
+    result = zhclean("run", "in.jsonl", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert (tmp_path / "in.jsonl").read_bytes() == (SAMPLES / "batch.jsonl").read_bytes()
+
+
+def test_explain_with_output_options_is_refused(zhclean, tmp_path):
+    result = zhclean("despam", "--explain", "-o", tmp_path / "x.jsonl", SAMPLES / "batch.jsonl")
+    assert result.exit_code == 2 and "--explain prints its report on stdout: -o" in result.stderr
+
+
+def test_output_through_a_symlink_keeps_the_link(zhclean, tmp_path):
+    (tmp_path / "link.jsonl").symlink_to("target.jsonl")
+    assert zhclean("run", SAMPLES / "batch.jsonl", "-o", tmp_path / "link.jsonl").exit_code == 0
+    assert (tmp_path / "link.jsonl").is_symlink()
+    assert len(read_jsonl(tmp_path / "target.jsonl")) == 3
+
+
+@pytest.mark.parametrize("state", [False, True])
+def test_output_to_a_fifo_is_written_not_replaced(tmp_path, state):
+    """-o /dev/stdout, --rejects /dev/stderr, a FIFO: not regular files, so written directly."""
+    fifo = tmp_path / "records"
+    os.mkfifo(fifo)
+    args = [sys.executable, "-m", "pipeline", "run", str(SAMPLES / "batch.jsonl"), "-o", str(fifo)]
+    run = subprocess.Popen(args + (["--state", str(tmp_path / "s.db")] if state else []),
+                           cwd=tmp_path, stderr=subprocess.PIPE)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert run.wait(timeout=60) == 0, run.stderr.read()
+    reader.join(timeout=10)
+    if reader.is_alive():  # the run never opened the FIFO: let the reader go
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert fifo.is_fifo() and len(received[0].splitlines()) == 3
+    assert not list(tmp_path.glob(".*"))  # no temporary or staged file left
+
+
+def test_a_closed_stdout_is_an_output_error(tmp_path):
+    proc = subprocess.run(f"{sys.executable} -m pipeline read {SAMPLES / 'batch.jsonl'} >&-",
+                          shell=True, capture_output=True, cwd=tmp_path)
+    assert proc.returncode == 5 and b"standard output is closed" in proc.stderr
+
+
 def _big_jsonl(tmp_path, n=3000):
     path = tmp_path / "big.jsonl"
     line = (SAMPLES / "batch.jsonl").read_text(encoding="utf-8").splitlines()[0]
@@ -130,6 +209,14 @@ def test_head_ends_quietly(tmp_path):
     assert json.loads(proc.stdout)["id"] == "hk-0059"
     status = subprocess.run(
         f"set -o pipefail; {sys.executable} -m pipeline run {big} | head -n 1 >/dev/null",
+        shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
+    assert status.returncode == 0 and status.stderr == b""
+
+
+def test_explain_into_head_ends_quietly(tmp_path):
+    big = _big_jsonl(tmp_path, 300)
+    status = subprocess.run(
+        f"set -o pipefail; {sys.executable} -m pipeline explain {big} | head -n 1 >/dev/null",
         shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
     assert status.returncode == 0 and status.stderr == b""
 

@@ -41,12 +41,24 @@ def test_unknown_keys_tables_and_bad_values_name_the_file_and_key(zhclean, tmp_p
              '[rn]\nstate = "s.db"\n': "[rn]: no such command",
              'colour = true\n': "colour: no command has this option",
              '[run]\nnear-dup-threshold = 2\n': "[run] near-dup-threshold: Invalid value for '--near-dup-threshold': 2.0 is not",
+             # the option's own check, not only its type: 0.99 is in (0, 1] but cannot be banded
+             '[run]\nnear-dup-threshold = 0.99\n': "[run] near-dup-threshold: Invalid value",
+             '[run]\noutput = 5\n': "[run] output: expected a string, found 5",
+             '[run]\nrules = [true]\n': "[run] rules: expected strings, found [True]",
+             '[run]\nhmm = 3\n': "[run] hmm: expected true or false, found 3",
              '[run\n': "c.toml: "}
     for text, message in cases.items():
         (tmp_path / "c.toml").write_text(text, encoding="utf-8")
         r = zhclean("--config", tmp_path / "c.toml", "run", "-")
         assert r.exit_code == 3, text
         assert "config error" in r.stderr and message in r.stderr, (text, r.stderr)
+
+
+def test_a_file_saved_with_a_bom_is_read(zhclean, tmp_path):
+    (tmp_path / "c.toml").write_bytes('\ufeff[segment]\nformat = "text"\n'.encode("utf-8"))
+    r = zhclean("--config", tmp_path / "c.toml", "segment",
+                input=json.dumps({"id": "a", "text": TEXT}, ensure_ascii=False))
+    assert r.exit_code == 0 and isinstance(r.records[0]["tokens"], str)
 
 
 def test_config_show_prints_the_effective_configuration_as_toml(zhclean, tmp_path):

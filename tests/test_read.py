@@ -4,6 +4,9 @@ import bz2
 import gzip
 import json
 import lzma
+import os
+import subprocess
+import sys
 
 import pytest
 import zstandard
@@ -121,6 +124,67 @@ def test_stdin_is_sniffed(zhclean):
     assert zhclean("read", "-", input=jsonl.encode()).records[0]["id"] == "x"
     [record] = zhclean("read", input=TRAD[0].encode("big5")).records
     assert record["text"] == TRAD[0] and record["source"] == "-"
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress,
+                                      lambda b: zstandard.ZstdCompressor().compress(b)])
+def test_compressed_stdin_is_decompressed(zhclean, compress):
+    jsonl = "".join(json.dumps({"id": str(i), "text": s}, ensure_ascii=False) + "\n"
+                    for i, s in enumerate(SIMP))
+    assert [r["text"] for r in zhclean("read", input=compress(jsonl.encode())).records] == SIMP
+    [record] = zhclean("read", input=compress(TRAD[0].encode("big5"))).records
+    assert record["text"] == TRAD[0]
+
+
+def test_empty_stdin_is_no_records_not_an_error(zhclean):
+    for command in ("read", "run"):
+        result = zhclean(command, input=b"")
+        assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_stdin_is_sniffed_past_what_the_first_read_of_a_pipe_gives(tmp_path):
+    """A pipe may deliver a blank line first and the JSONL later."""
+    jsonl = json.dumps({"id": "x", "text": SIMP[0]}, ensure_ascii=False)
+    writer = subprocess.Popen([sys.executable, "-c", "import sys, time; print(); "
+                               "sys.stdout.flush(); time.sleep(0.5); print(sys.argv[1])", jsonl],
+                              stdout=subprocess.PIPE)
+    read = subprocess.run([sys.executable, "-m", "pipeline", "read"], stdin=writer.stdout,
+                          capture_output=True, cwd=tmp_path)
+    writer.wait()
+    assert read.returncode == 0, read.stderr
+    assert [json.loads(line)["id"] for line in read.stdout.splitlines()] == ["x"]
+
+
+def test_a_lone_surrogate_costs_its_line_only(zhclean, tmp_path):
+    """json.loads accepts "\\ud800", which no UTF-8 output can hold."""
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"id": "lone", "text": "a\\ud800b"}\n'
+                    '{"id": "pair", "text": "\\ud83d\\ude00 好"}\n'
+                    '{"id": "ok", "text": "你好"}\n', encoding="utf-8")
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("run", path, "--rejects", rejects, "--jobs", "1")
+    assert result.exit_code == 1 and f"{path}:1: undecodable" in result.stderr
+    assert [r["id"] for r in result.records] == ["pair", "ok"]
+    [reject] = read_jsonl(rejects)
+    assert reject["reason"] == "undecodable" and base64.b64decode(reject["raw_base64"]) == \
+        b'{"id": "lone", "text": "a\\ud800b"}'
+
+
+def test_a_directory_that_cannot_be_listed_is_reported(zhclean, tmp_path, monkeypatch):
+    (tmp_path / "in" / "locked").mkdir(parents=True)
+    (tmp_path / "in" / "z.jsonl").write_text(json.dumps({"id": "z", "text": SIMP[0]}) + "\n")
+    scandir = os.scandir
+
+    def refuse_locked(path="."):  # what chmod 000 does to anyone but root
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse_locked)
+    result = zhclean("read", tmp_path / "in")
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'in' / 'locked'}: unreadable: Permission denied" in result.stderr
+    assert [r["id"] for r in result.records] == ["z"]
 
 
 def test_bad_lines_are_reported_rejected_and_the_run_goes_on(zhclean, tmp_path):

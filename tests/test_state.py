@@ -3,6 +3,7 @@ import fcntl
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, read_jsonl
+from conftest import FIXTURES, SAMPLES, read_jsonl
 from pipeline.state import State
 
 SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
@@ -116,6 +117,20 @@ def test_processes_forked_by_a_run_do_not_hold_its_lock(tmp_path):
         os.kill(worker, signal.SIGKILL)
 
 
+def test_an_input_that_is_not_a_regular_file_is_read_every_time(tmp_path):
+    """<(...) or a FIFO can be read once: hashing it for the manifest would leave nothing to
+    read, and recording it would skip the next run's."""
+    line = json.dumps({"id": "fifo", "text": "。".join(SENTENCES[:8]) + "。"}, ensure_ascii=False)
+    for n in (1, 2):
+        out = tmp_path / f"out{n}.jsonl"
+        run = subprocess.run(
+            f"{sys.executable} -m pipeline run <(echo '{line}') --state {tmp_path / 's.db'} "
+            f"--no-dedup -o {out}", shell=True, executable="/bin/bash", capture_output=True,
+            cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert [r["id"] for r in read_jsonl(out)] == ["fifo"]
+
+
 def test_a_broken_state_file_is_a_clear_error(zhclean, corpus, tmp_path):
     (tmp_path / "s.db").write_text("not a database\n" * 100)
     r = zhclean("run", corpus, "--state", tmp_path / "s.db")
@@ -192,3 +207,93 @@ def test_killed_after_a_delay_the_rerun_equals_an_uninterrupted_run(
     corpus, expected, duration = uninterrupted
     run(command(corpus, tmp_path, jobs), kill_after=share * duration)
     rerun_and_compare(corpus, tmp_path, expected, jobs)
+
+
+# ------------------------------------------------------------------ other ways a run ends early
+
+def _leftovers(work):
+    return sorted(p.name for p in work.iterdir() if p.name.startswith("."))
+
+
+def _wait_until(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return found
+
+
+def _workers(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(child) for child in f.read().split()]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("state", [False, True])
+def test_sigterm_and_sighup_end_a_run_cleanly(uninterrupted, tmp_path, signum, jobs, state):
+    """What cron, timeout(1) and a closed terminal send: nothing half-written is left behind
+    and the status says which signal."""
+    corpus, expected, duration = uninterrupted
+    args = command(corpus, tmp_path, jobs)
+    if not state:
+        args = args[:args.index("--state")] + args[args.index("--state") + 2:]
+    proc = subprocess.Popen(args, cwd=tempfile.gettempdir(), stderr=subprocess.PIPE)
+    _wait_until(lambda: _leftovers(tmp_path))  # writing has begun
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == 128 + signum
+    assert f"stopped by {signal.Signals(signum).name}" in proc.stderr.read().decode()
+    assert _leftovers(tmp_path) == []
+    if state:
+        rerun_and_compare(corpus, tmp_path, expected, jobs)
+
+
+def test_a_killed_worker_ends_the_run_with_its_own_status(uninterrupted, tmp_path):
+    corpus, _, _ = uninterrupted
+    proc = subprocess.Popen(command(corpus, tmp_path, 2), cwd=tempfile.gettempdir(),
+                            stderr=subprocess.PIPE)
+    os.kill(_wait_until(lambda: _workers(proc.pid))[0], signal.SIGKILL)  # as the OOM killer
+    assert proc.wait(timeout=60) == 6
+    assert "a worker process died" in proc.stderr.read().decode()
+    assert _leftovers(tmp_path) == []
+
+
+def test_workers_die_with_a_killed_parent(uninterrupted, tmp_path):
+    corpus, _, _ = uninterrupted
+    proc = subprocess.Popen(command(corpus, tmp_path, 2), cwd=tempfile.gettempdir())
+    workers = _wait_until(lambda: _workers(proc.pid))
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while workers and time.monotonic() < deadline:
+        workers = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+                   and "Z" not in open(f"/proc/{pid}/stat").read().split(")")[-1][:3]]
+        time.sleep(0.05)
+    assert workers == []
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_names_the_output(zhclean, tmp_path,
+                                                                   monkeypatch):
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    r = zhclean("run", SAMPLES / "batch.jsonl", "-o", tmp_path / "out.jsonl", "--jobs", "1")
+    assert r.exit_code == 5
+    assert f"cannot write {tmp_path / 'out'}" in r.stderr  # the rejects file fails first
+    assert "No space left on device" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_state_that_cannot_be_written_is_an_output_error(zhclean, corpus, tmp_path,
+                                                           monkeypatch):
+    def full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(State, "commit", full)
+    r = zhclean("run", corpus, "--state", tmp_path / "s.db", "-o", tmp_path / "out.jsonl")
+    assert r.exit_code == 5 and "cannot write the state: database or disk is full" in r.stderr
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "out.jsonl").exists()
+    monkeypatch.undo()
+    r = zhclean("run", corpus, "--state", tmp_path / "s.db", "-o", tmp_path / "out.jsonl")
+    assert r.exit_code == 0 and (tmp_path / "out.jsonl").exists()
