@@ -17,7 +17,7 @@ import click
 
 from pipeline import __version__
 from pipeline import config as configfile
-from pipeline.readers import FieldMap, InputError, expand_paths, read_inputs
+from pipeline.readers import COMPRESSIONS, FieldMap, InputError, expand_paths, read_inputs
 from pipeline.rules import RuleError
 from pipeline import parallel
 from pipeline.records import Reject
@@ -167,10 +167,13 @@ def settings_from(opts: dict) -> Settings:
 
 
 def default_rejects_path(output: str | None) -> str | None:
+    """OUT.jsonl -> OUT.rejects.jsonl; OUT.jsonl.gz -> OUT.rejects.jsonl.gz."""
     if output in (None, "-"):
         return None
-    stem = output[:-6] if output.endswith(".jsonl") else output
-    return stem + ".rejects.jsonl"
+    compression = next((c for c in COMPRESSIONS if output.lower().endswith(c)), "")
+    stem = output[:len(output) - len(compression)]
+    stem = stem[:-6] if stem.endswith(".jsonl") else stem
+    return stem + ".rejects.jsonl" + compression
 
 
 def fields_from(opts: dict) -> FieldMap:
@@ -268,37 +271,38 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     stats = Stats()
     started = time.monotonic()
     with exit_statuses():
-        with State(opts.get("state")) as state:
-            inputs, stats.inputs_skipped = state.select(files)
-            if state.persistent and not inputs:
-                log.info("nothing to do: %d inputs unchanged since the last run",
-                         stats.inputs_skipped)
-                state.commit()
-            else:
-                stats.inputs_read = len(inputs)
-                stats.bytes_in = sum(_size(i.path) for i in inputs)
-                selected = tuple(i.path for i in inputs)
-                out_writer = state.writer(opts.get("output"))
-                rejects_writer = state.writer(rejects_path) if rejects_path else NullWriter()
-                state.begin()
-                sink_for = _dedup_sink(state, opts, stats)
-                with out_writer as out, rejects_writer as rejects:
-                    sink = sink_for(out, rejects)
+        # The stats file is opened first, so that a place where it cannot be written stops the
+        # run before anything is processed or committed; the summary goes in last.
+        stats_path = opts.get("stats_path")
+        with JsonlWriter(stats_path) if stats_path else NullWriter() as stats_out:
+            with State(opts.get("state")) as state:
+                inputs, stats.inputs_skipped = state.select(files)
+                if state.persistent and not inputs:
+                    log.info("nothing to do: %d inputs unchanged since the last run",
+                             stats.inputs_skipped)
+                    state.commit()
+                else:
+                    stats.inputs_read = len(inputs)
+                    stats.bytes_in = sum(_size(i.path) for i in inputs)
+                    selected = tuple(i.path for i in inputs)
+                    out_writer = state.writer(opts.get("output"))
+                    rejects_writer = state.writer(rejects_path) if rejects_path else NullWriter()
+                    state.begin()
+                    sink_for = _dedup_sink(state, opts, stats)
                     jobs = opts.get("jobs") or 1
-                    if jobs > 1:
-                        parallel.run_parallel(
-                            _progress(read_inputs(selected, fields, only_jsonl,
-                                                  chunk_bytes=parallel.CHUNK_BYTES), stats, opts),
-                            stages, settings, sink, rejects, stats, jobs=jobs,
-                            keep_rejects=rejects_path is not None)
-                    else:
-                        run_stream(_progress(read_inputs(selected, fields, only_jsonl=only_jsonl),
-                                             stats, opts), stages, sink, rejects, stats)
-                state.commit()
-    stats.seconds = time.monotonic() - started
-    if opts.get("stats_path"):
-        with exit_statuses(), JsonlWriter(opts["stats_path"]) as f:  # one object, atomically
-            f.write(stats.summary())
+                    items = _progress(read_inputs(
+                        selected, fields, only_jsonl,
+                        chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None), stats, opts)
+                    with out_writer as out, rejects_writer as rejects:
+                        sink = sink_for(out, rejects)
+                        if jobs > 1:
+                            parallel.run_parallel(items, stages, settings, sink, rejects, stats,
+                                                  jobs=jobs, keep_rejects=rejects_path is not None)
+                        else:
+                            run_stream(items, stages, sink, rejects, stats)
+                    state.commit()
+            stats.seconds = time.monotonic() - started
+            stats_out.write(stats.summary())
     if opts.get("verbose"):
         _print_summary(stats)
     sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)

@@ -104,7 +104,7 @@ class StagedWriter(JsonlWriter):
         self.staged = os.path.join(directory, f".{name}.zhclean-staged")
 
     def __enter__(self) -> "StagedWriter":
-        self._stream = open(self.staged, "wb", buffering=1 << 16)
+        self._open(open(self.staged, "wb", buffering=1 << 16))
         return self
 
     def write_bytes(self, data: bytes) -> None:
@@ -116,16 +116,16 @@ class StagedWriter(JsonlWriter):
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             try:
-                self._stream.flush()
-                os.fsync(self._stream.fileno())
+                if self._stream is not self._file:
+                    self._stream.close()
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+                return
             except OSError as e:
+                self._close_quietly()
                 raise OSError(e.errno, e.strerror, self.path) from None
-            self._stream.close()
-            return
-        try:  # the run failed: State discards the staged file
-            self._stream.close()
-        except OSError:
-            pass
+        self._close_quietly()  # the run failed: State discards the staged file
 
 
 class State:

@@ -1,10 +1,14 @@
 """JSONL out: stdout, or a file written atomically (a temporary file renamed on success), so a cron
 job never leaves a half-written output behind. A symbolic link is written through (the link
-stays); what is not a regular file (/dev/stdout, a FIFO, a device) is written directly."""
+stays); what is not a regular file (/dev/stdout, a FIFO, a device) is written directly. A file
+named .gz, .bz2, .xz or .zst is compressed."""
 from __future__ import annotations
 
+import bz2
 import errno
+import gzip
 import json
+import lzma
 import os
 import stat
 import sys
@@ -30,7 +34,8 @@ class JsonlWriter:
         self.path = None if path in (None, "-") else path
         self._target: str | None = None  # the file a temporary file is renamed onto
         self._tmp: str | None = None
-        self._stream: BinaryIO | None = None
+        self._file: BinaryIO | None = None  # what is on disk
+        self._stream: BinaryIO | None = None  # what is written: the file, or its compressor
 
     def __enter__(self) -> "JsonlWriter":
         if self.path is None:
@@ -38,7 +43,7 @@ class JsonlWriter:
                 raise OSError(errno.EBADF, "standard output is closed", "stdout")
             self._stream = sys.stdout.buffer
         elif not replaceable(self.path):
-            self._stream = open(self.path, "wb")
+            self._open(open(self.path, "wb"))
         else:
             self._target = os.path.realpath(self.path)
             try:
@@ -46,8 +51,26 @@ class JsonlWriter:
                                                  dir=os.path.dirname(self._target))
             except OSError as e:  # named as the user named it, not as the temporary file
                 raise OSError(e.errno, e.strerror, self.path) from None
-            self._stream = os.fdopen(fd, "wb", buffering=1 << 16)
+            self._open(os.fdopen(fd, "wb", buffering=1 << 16))
         return self
+
+    def _open(self, file: BinaryIO) -> None:
+        self._file = file
+        self._stream = compressing(file, self.path)
+
+    def _close(self) -> None:
+        """Closes the compressor (its trailer written, the file left open), then the file."""
+        if self._stream is not self._file:
+            self._stream.close()
+        self._file.close()
+
+    def _close_quietly(self) -> None:
+        """After a failure: what could not be written is dropped with the file."""
+        for f in {id(self._stream): self._stream, id(self._file): self._file}.values():
+            try:
+                f.close()
+            except (OSError, ValueError):
+                pass
 
     def write(self, obj: dict) -> None:
         self.write_bytes(dumps(obj))
@@ -71,7 +94,7 @@ class JsonlWriter:
             return
         if self._tmp is None:  # not a regular file: written directly
             try:
-                self._stream.close()
+                self._close()
             except BrokenPipeError:  # a FIFO's reader went away
                 if exc_type is None:
                     raise OutputClosed() from None
@@ -79,9 +102,11 @@ class JsonlWriter:
         failure = None
         if exc_type is None:
             try:
-                self._stream.flush()
-                os.fsync(self._stream.fileno())
-                self._stream.close()
+                if self._stream is not self._file:
+                    self._stream.close()
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
                 os.chmod(self._tmp, 0o666 & ~_umask())
                 os.replace(self._tmp, self._target)
                 return
@@ -89,13 +114,27 @@ class JsonlWriter:
                 failure = OSError(e.errno, e.strerror, self.path)
         # The run failed, or finishing the file did: the temporary file goes, whatever is left
         # in its buffer (a flush on a full disk fails again).
-        try:
-            self._stream.close()
-        except OSError:
-            pass
+        self._close_quietly()
         os.unlink(self._tmp)
         if failure:
             raise failure
+
+
+def compressing(file: BinaryIO, name: str) -> BinaryIO:
+    """`file`, or a compressor writing into it when `name` ends in .gz, .bz2, .xz or .zst. The
+    bytes depend on the records only: no time or file name in a gzip header."""
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        return gzip.GzipFile(filename="", mode="wb", fileobj=file, compresslevel=6, mtime=0)
+    if lower.endswith(".bz2"):
+        return bz2.BZ2File(file, "wb")
+    if lower.endswith(".xz"):
+        return lzma.LZMAFile(file, "wb")
+    if lower.endswith(".zst"):
+        import zstandard  # only where .zst output is asked for
+
+        return zstandard.ZstdCompressor().stream_writer(file, closefd=False)
+    return file
 
 
 def replaceable(path: str) -> bool:

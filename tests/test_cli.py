@@ -1,11 +1,15 @@
 """The command line as users drive it: the golden seed page, the stage chain, shell and cron manners."""
+import bz2
+import gzip
 import json
+import lzma
 import os
 import subprocess
 import sys
 import threading
 
 import pytest
+import zstandard
 
 from conftest import SAMPLES, read_jsonl
 from pipeline.writers import JsonlWriter
@@ -159,6 +163,19 @@ def test_outputs_that_would_overwrite_each_other_or_an_input_are_refused(
 def test_explain_with_output_options_is_refused(zhclean, tmp_path):
     result = zhclean("despam", "--explain", "-o", tmp_path / "x.jsonl", SAMPLES / "batch.jsonl")
     assert result.exit_code == 2 and "--explain prints its report on stdout: -o" in result.stderr
+
+
+@pytest.mark.parametrize("suffix,decompress", [
+    (".gz", gzip.decompress), (".bz2", bz2.decompress), (".xz", lzma.decompress),
+    (".zst", lambda b: zstandard.ZstdDecompressor().decompressobj().decompress(b))])
+def test_an_output_named_compressed_is_compressed(zhclean, tmp_path, suffix, decompress):
+    zhclean("run", SAMPLES, "-o", tmp_path / "plain.jsonl")
+    for name in ("a", "b"):
+        assert zhclean("run", SAMPLES, "-o", tmp_path / f"{name}.jsonl{suffix}").exit_code == 0
+    for kind in ("", ".rejects"):
+        packed = (tmp_path / f"a{kind}.jsonl{suffix}").read_bytes()
+        assert decompress(packed) == (tmp_path / f"plain{kind}.jsonl").read_bytes()
+        assert packed == (tmp_path / f"b{kind}.jsonl{suffix}").read_bytes()  # same bytes again
 
 
 def test_output_through_a_symlink_keeps_the_link(zhclean, tmp_path):
