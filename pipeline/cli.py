@@ -195,8 +195,11 @@ OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "stats_path": "--stats
 
 
 def check_outputs(opts: dict, inputs: list[str]) -> None:
-    """Before the run starts: every file it will write has a directory to go in, and no two of
-    them (nor an output and an input) are the same file: one would overwrite the other."""
+    """Before the run starts: the options about what is written go together, every file it
+    will write has a directory to go in, and no two of them (nor an output and an input) are the
+    same file: one would overwrite the other."""
+    if opts.get("quiet") and opts.get("verbose"):
+        raise InputError("-q (only errors) and -v (a summary) do not go together")
     if opts.get("explain"):
         given = [flag for option, flag in OUTPUT_OPTIONS.items() if opts.get(option)]
         if given:
@@ -474,6 +477,8 @@ def run(paths, engine, address, **opts):
     `zhclean read ... | zhclean convert | zhclean despam | zhclean segment`."""
     if engine == "ray" and (opts.get("state") or opts.get("dedup")):
         raise click.UsageError("--state and --dedup work with --engine local only")
+    if address and engine != "ray":
+        raise click.UsageError("--address names a Ray cluster: it needs --engine ray")
     if engine == "ray":
         run_on_ray(paths, opts, address)
         return

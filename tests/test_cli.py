@@ -160,6 +160,14 @@ def test_outputs_that_would_overwrite_each_other_or_an_input_are_refused(
     assert (tmp_path / "in.jsonl").read_bytes() == (SAMPLES / "batch.jsonl").read_bytes()
 
 
+@pytest.mark.parametrize("args,message", [
+    (["-q", "-v"], "-q (only errors) and -v (a summary) do not go together"),
+    (["--address", "auto"], "--address names a Ray cluster: it needs --engine ray")])
+def test_options_that_contradict_each_other_are_refused(zhclean, args, message):
+    result = zhclean("run", SAMPLES / "batch.jsonl", *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
 def test_explain_with_output_options_is_refused(zhclean, tmp_path):
     result = zhclean("despam", "--explain", "-o", tmp_path / "x.jsonl", SAMPLES / "batch.jsonl")
     assert result.exit_code == 2 and "--explain prints its report on stdout: -o" in result.stderr
