@@ -116,11 +116,7 @@ class StagedWriter(JsonlWriter):
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             try:
-                if self._stream is not self._file:
-                    self._stream.close()
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+                self._finish()
                 return
             except OSError as e:
                 self._close_quietly()

@@ -58,10 +58,14 @@ class JsonlWriter:
         self._file = file
         self._stream = compressing(file, self.path)
 
-    def _close(self) -> None:
-        """Closes the compressor (its trailer written, the file left open), then the file."""
+    def _finish(self, sync: bool = True) -> None:
+        """The compressor closed (its trailer written, the file left open), then the file:
+        flushed and, on disk, synced."""
         if self._stream is not self._file:
             self._stream.close()
+        if sync:
+            self._file.flush()
+            os.fsync(self._file.fileno())
         self._file.close()
 
     def _close_quietly(self) -> None:
@@ -94,7 +98,7 @@ class JsonlWriter:
             return
         if self._tmp is None:  # not a regular file: written directly
             try:
-                self._close()
+                self._finish(sync=False)
             except BrokenPipeError:  # a FIFO's reader went away
                 if exc_type is None:
                     raise OutputClosed() from None
@@ -102,11 +106,7 @@ class JsonlWriter:
         failure = None
         if exc_type is None:
             try:
-                if self._stream is not self._file:
-                    self._stream.close()
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._file.close()
+                self._finish()
                 os.chmod(self._tmp, 0o666 & ~_umask())
                 os.replace(self._tmp, self._target)
                 return
