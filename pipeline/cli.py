@@ -38,12 +38,11 @@ EXIT_LOCKED = 4  # another run holds the --state file
 EXIT_OUTPUT = 5  # an output (-o, --rejects, --stats, --state) could not be written
 EXIT_WORKER_DIED = 6  # a --jobs worker process was killed (out of memory, kill -9)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
-# SIGTERM (cron's and timeout's) and SIGHUP end a run as Ctrl-C does: 128 + the signal.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class Stopped(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind, so that temporary and staged files are removed."""
+    """SIGTERM or SIGHUP (parallel.STOP_SIGNALS) arrived: unwind, so that temporary and staged
+    files are removed; the exit status is 128 + the signal."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -52,6 +51,7 @@ class Stopped(BaseException):
 
 def _stop(signum, frame):
     raise Stopped(signum)
+
 
 log = logging.getLogger("zhclean")
 
@@ -194,7 +194,7 @@ OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "stats_path": "--stats
                   "state": "--state"}
 
 
-def check_outputs(opts: dict, inputs: list[str]) -> None:
+def check_outputs(opts: dict, inputs: list[str], rejects_path: str | None) -> None:
     """Before the run starts: the options about what is written go together, every file it
     will write has a directory to go in, and no two of them (nor an output and an input) are the
     same file: one would overwrite the other."""
@@ -207,7 +207,7 @@ def check_outputs(opts: dict, inputs: list[str]) -> None:
                              "would write nothing")
     if opts.get("rejects") == "-" and opts.get("output") in (None, "-"):
         raise InputError("--rejects - needs -o FILE: records and rejects would share stdout")
-    paths = {**opts, "rejects": opts.get("rejects") or default_rejects_path(opts.get("output"))}
+    paths = {**opts, "rejects": rejects_path}
     seen = {os.path.realpath(path): f"input {path}" for path in inputs if path != "-"}
     for option, flag in OUTPUT_OPTIONS.items():
         path = paths.get(option)
@@ -260,17 +260,17 @@ def _fail(message: str, status: int) -> None:
 def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
-    for signum in STOP_SIGNALS:
+    for signum in parallel.STOP_SIGNALS:
         signal.signal(signum, _stop)
+    rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     with exit_statuses():
         files = check_inputs(paths, only_jsonl)
-        check_outputs(opts, files)
+        check_outputs(opts, files, rejects_path)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
         if opts.get("explain"):
             sys.exit(explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl))
     fields = fields_from(opts)
-    rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
     started = time.monotonic()
     with exit_statuses():
@@ -503,7 +503,7 @@ def run_on_ray(paths, opts, address) -> None:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
     with exit_statuses():
         files = list(expand_paths(paths))
-        check_outputs({**opts, "rejects": rejects_dir}, files)
+        check_outputs(opts, files, rejects_dir)
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
     started = time.monotonic()

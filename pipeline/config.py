@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from pathlib import Path
 
 import click
+
+from pipeline.rules import RuleError, read_toml
 
 TOP = "(top level)"
 
@@ -38,9 +39,11 @@ class ConfigError(Exception):
 def default_map(group: click.Group, path: str) -> dict:
     """{command: {parameter name: value}} for Click, from the TOML file at path."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        data = read_toml(Path(path))
+    except OSError as e:
         raise ConfigError(f"{path}: {e}") from None
+    except RuleError as e:  # not UTF-8, or not TOML; the message names the file
+        raise ConfigError(str(e)) from None
     base = os.path.dirname(os.path.abspath(path))
     commands = configurable_commands(group)
     shared = {k: v for k, v in data.items() if not isinstance(v, dict)}

@@ -29,6 +29,9 @@ from pipeline.writers import BufferWriter, NullWriter
 # long for another's last chunk (1 MB chunks made --jobs 2 about 8 % slower).
 CHUNK_BYTES = 1 << 18
 IN_FLIGHT_PER_JOB = 2  # enough to keep every worker busy while the parent waits on the oldest
+# SIGTERM (cron's, timeout's) and SIGHUP end a run as Ctrl-C does: cli raises in the main thread.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_HELD_WHILE_FORKING = {signal.SIGINT, *STOP_SIGNALS}
 
 
 def default_jobs() -> int:
@@ -42,7 +45,7 @@ def default_jobs() -> int:
 class ChunkResult:
     """What a worker sends back for one chunk: serialised output and rejects, and the counts."""
     output: list[bytes]  # a JSONL line per record
-    rejects: list[bytes]
+    rejects: list[bytes] | tuple  # () when no rejects file is written
     # For each output record, how many of the rejects came before it: the parent writes them in
     # that order, so that rejects its own sink adds (dedup) land where --jobs 1 puts them.
     rejects_before: list[int]
@@ -89,15 +92,13 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-# Signals that end a run by raising in the main thread (see cli.exit_statuses).
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def _start(pool: ProcessPoolExecutor, chunk: list):
     """Submit the first chunk, which forks the workers and starts the pool's threads, with the
     stop signals held: raised inside a fork hook, a handler's exception is swallowed (the signal
     lost), and the threads, which inherit the mask, leave the signals to the main thread."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_WHILE_FORKING)
     try:
         return pool.submit(_process_chunk, chunk)
     finally:
@@ -152,9 +153,9 @@ def _init_worker(parent: int, names: tuple[str, ...], settings: Settings,
     # and SIGHUP kill a worker at once (the parent's handlers, inherited by fork, would unwind a
     # run the worker does not own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by _start while forking
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
     _die_with(parent)
     _worker.update(names=names, settings=settings, keep_rejects=keep_rejects)
 
@@ -182,7 +183,7 @@ def _process_chunk(chunk: list) -> ChunkResult:
     stats = Stats()
     input_errors: list[Reject] = []
     run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append)
-    return ChunkResult(out.lines, list(rejects.lines), out.rejects_before, stats, input_errors)
+    return ChunkResult(out.lines, rejects.lines, out.rejects_before, stats, input_errors)
 
 
 class _RecordsAfterRejects(BufferWriter):

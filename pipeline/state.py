@@ -49,6 +49,7 @@ import signal
 import sqlite3
 import stat
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from pipeline.writers import JsonlWriter, replaceable
 
@@ -103,25 +104,18 @@ class StagedWriter(JsonlWriter):
         directory, name = os.path.split(self.final)
         self.staged = os.path.join(directory, f".{name}.zhclean-staged")
 
-    def __enter__(self) -> "StagedWriter":
-        self._open(open(self.staged, "wb", buffering=1 << 16))
-        return self
+    def _create(self) -> BinaryIO:
+        self._tmp = self.staged
+        return open(self.staged, "wb", buffering=1 << 16)
+
+    def _publish(self) -> None:
+        """Nothing yet: State.commit renames the staged file once the run is committed."""
 
     def write_bytes(self, data: bytes) -> None:
         first = self._stream.tell() == 0
         super().write_bytes(data)
         if first:
             crash_point("after_first_record")
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                self._finish()
-                return
-            except OSError as e:
-                self._close_quietly()
-                raise OSError(e.errno, e.strerror, self.path) from None
-        self._close_quietly()  # the run failed: State discards the staged file
 
 
 class State:

@@ -46,13 +46,23 @@ class JsonlWriter:
             self._open(open(self.path, "wb"))
         else:
             self._target = os.path.realpath(self.path)
-            try:
-                fd, self._tmp = tempfile.mkstemp(prefix=".zhclean-", suffix=".tmp",
-                                                 dir=os.path.dirname(self._target))
-            except OSError as e:  # named as the user named it, not as the temporary file
-                raise OSError(e.errno, e.strerror, self.path) from None
-            self._open(os.fdopen(fd, "wb", buffering=1 << 16))
+            self._open(self._create())
         return self
+
+    def _create(self) -> BinaryIO:
+        """The file written until the run succeeds (self._tmp): a temporary file beside the
+        target."""
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix=".zhclean-", suffix=".tmp",
+                                             dir=os.path.dirname(self._target))
+        except OSError as e:  # named as the user named it, not as the temporary file
+            raise OSError(e.errno, e.strerror, self.path) from None
+        return os.fdopen(fd, "wb", buffering=1 << 16)
+
+    def _publish(self) -> None:
+        """The finished file, renamed onto the target."""
+        os.chmod(self._tmp, 0o666 & ~_umask())
+        os.replace(self._tmp, self._target)
 
     def _open(self, file: BinaryIO) -> None:
         self._file = file
@@ -70,7 +80,7 @@ class JsonlWriter:
 
     def _close_quietly(self) -> None:
         """After a failure: what could not be written is dropped with the file."""
-        for f in {id(self._stream): self._stream, id(self._file): self._file}.values():
+        for f in (self._stream, self._file):
             try:
                 f.close()
             except (OSError, ValueError):
@@ -107,8 +117,7 @@ class JsonlWriter:
         if exc_type is None:
             try:
                 self._finish()
-                os.chmod(self._tmp, 0o666 & ~_umask())
-                os.replace(self._tmp, self._target)
+                self._publish()
                 return
             except OSError as e:  # disk full, quota: named as the user named it
                 failure = OSError(e.errno, e.strerror, self.path)
