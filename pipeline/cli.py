@@ -472,17 +472,32 @@ _stage_command("segment", _compose(segmenter_option("--engine"), segment_options
 @click.option("--address", help="--engine ray: the Ray cluster to join (e.g. auto); "
                                 "default: start Ray on this machine.")
 @batch_options
-def run(paths, engine, address, **opts):
+@click.pass_context
+def run(ctx, paths, engine, address, **opts):
     """Read and run every stage in one pass: equal to
     `zhclean read ... | zhclean convert | zhclean despam | zhclean segment`."""
     if engine == "ray" and (opts.get("state") or opts.get("dedup")):
         raise click.UsageError("--state and --dedup work with --engine local only")
     if address and engine != "ray":
         raise click.UsageError("--address names a Ray cluster: it needs --engine ray")
+    check_threshold(ctx, opts)
     if engine == "ray":
         run_on_ray(paths, opts, address)
         return
     execute(paths, ORDER, opts, only_jsonl=False)
+
+
+def check_threshold(ctx: click.Context, opts: dict) -> None:
+    """A --near-dup-threshold on the command line is meant to act: refused where dedup is off.
+    One from the configuration file is a default, which --no-dedup or a run without --state
+    leaves unused, as flags override the file."""
+    source = ctx.get_parameter_source("near_dup_threshold")
+    if source is not click.core.ParameterSource.COMMANDLINE:
+        return
+    if opts.get("dedup") is False:
+        raise click.UsageError("--near-dup-threshold has no effect with --no-dedup")
+    if opts.get("dedup") is None and not opts.get("state"):
+        raise click.UsageError("--near-dup-threshold has no effect without --state or --dedup")
 
 
 def run_on_ray(paths, opts, address) -> None:

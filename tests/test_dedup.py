@@ -102,6 +102,31 @@ def test_threshold_one_keeps_near_copies(zhclean, tmp_path):
     assert [x["id"] for x in r.records] == ["gsd-1", "b"]
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--no-dedup"], "--near-dup-threshold has no effect with --no-dedup"),
+    (["--state", "s.db", "--no-dedup"], "--near-dup-threshold has no effect with --no-dedup"),
+    ([], "--near-dup-threshold has no effect without --state or --dedup")])
+def test_a_threshold_where_dedup_is_off_is_refused(zhclean, tmp_path, monkeypatch, args,
+                                                   message):
+    monkeypatch.chdir(tmp_path)
+    inputs = write_jsonl(tmp_path / "in.jsonl", [article_record(0)])
+    r = zhclean("run", inputs, *args, "--near-dup-threshold", "0.7")
+    assert r.exit_code == 2 and message in r.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_threshold_by_default_or_from_the_file_is_left_unused(zhclean, tmp_path):
+    """Only a threshold typed on the command line asks for dedup: --no-dedup overrides the
+    file's, as a flag overrides the file."""
+    inputs = write_jsonl(tmp_path / "in.jsonl", [article_record(0), article_record(0, id="b")])
+    (tmp_path / "c.toml").write_text("[run]\nnear-dup-threshold = 0.7\n", encoding="utf-8")
+    for args in (["run", "--no-dedup"], ["--config", tmp_path / "c.toml", "run", "--no-dedup"],
+                 ["--config", tmp_path / "c.toml", "run"]):
+        r = zhclean(*args, inputs)
+        assert r.exit_code == 0, (args, r.stderr)
+        assert [x["id"] for x in r.records] == ["gsd-0", "b"]
+
+
 def test_jobs_give_the_same_decisions(zhclean, tmp_path, monkeypatch):
     """Workers send despam's rejects and the parent adds dedup's: the rejects file still comes
     out in the order of one process."""
