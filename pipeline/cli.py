@@ -388,12 +388,28 @@ def _load_config(ctx: click.Context, param, path: str | None) -> None:
         try:
             ctx.default_map = configfile.default_map(ctx.command, path)
         except configfile.ConfigError as e:
-            click.echo(f"zhclean: config error: {e}", err=True)
-            ctx.exit(EXIT_BROKEN_FILE)
+            ctx.meta["zhclean.config_error"] = e  # reported by Command.invoke
+            return
         ctx.meta["zhclean.config"] = os.path.abspath(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Command(click.Command):
+    """A broken configuration file stops a command when it runs, not when it parses: the group
+    reads the file before a command sees its --help, which must work whatever the file holds."""
+
+    def invoke(self, ctx: click.Context):
+        error = ctx.find_root().meta.get("zhclean.config_error")
+        if error:
+            _fail(f"config error: {error}", EXIT_BROKEN_FILE)
+        return super().invoke(ctx)
+
+
+class Group(click.Group):
+    command_class = Command
+    group_class = type  # `config` too, so that `config show` is a Command
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zhclean")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), envvar="ZHCLEAN_CONFIG",
               callback=_load_config, expose_value=False, is_eager=True,

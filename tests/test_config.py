@@ -2,6 +2,8 @@
 import json
 import tomllib
 
+import pytest
+
 from conftest import read_jsonl
 
 TEXT = "同样，施力的大小不同，引起的加速度不同，最终的结果也不一样。"
@@ -52,6 +54,19 @@ def test_unknown_keys_tables_and_bad_values_name_the_file_and_key(zhclean, tmp_p
         r = zhclean("--config", tmp_path / "c.toml", "run", "-")
         assert r.exit_code == 3, text
         assert "config error" in r.stderr and message in r.stderr, (text, r.stderr)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["segment", "-h"],
+                                  ["config", "show", "--help"]])
+def test_help_works_whatever_the_file_holds(zhclean, tmp_path, monkeypatch, args):
+    (tmp_path / "c.toml").write_text("[run\n", encoding="utf-8")
+    monkeypatch.setenv("ZHCLEAN_CONFIG", str(tmp_path / "c.toml"))
+    for given in (["--config", tmp_path / "c.toml"], []):
+        r = zhclean(*given, *args)
+        assert r.exit_code == 0 and r.stdout.startswith("Usage: "), (given, r.stderr)
+    for command in (["run", "-"], ["config", "show"]):  # the error shows when a command runs
+        r = zhclean(*command)
+        assert r.exit_code == 3 and "config error" in r.stderr and "c.toml" in r.stderr
 
 
 def test_a_file_saved_with_a_bom_is_read(zhclean, tmp_path):
