@@ -1,11 +1,13 @@
-"""Decoding raw Chinese bytes: UTF-8, GB18030/GBK or Big5/Big5-HKSCS.
+"""Decoding raw Chinese bytes: UTF-8, GB18030/GBK, Big5/Big5-HKSCS or UTF-16.
 
 Generic detectors guess poorly on Chinese (charset-normalizer answers nothing for most 60-2000 byte
 slices of the GBK-encoded PKU test file). Chinese has a sharper signal: text decoded with the right
 codec is made of common characters, text decoded with the wrong one is not (Big5 read as GBK turns
 into kana, box drawing and rare extension characters; GBK read as Big5 lands in Big5's rare level 2).
 The common characters are taken from the codecs themselves: GB2312 level 1 (3,755 hanzi) and Big5
-level 1 (5,401 hanzi), so no table ships with the project.
+level 1 (5,401 hanzi), so no table ships with the project. UTF-16 without a BOM is told the same
+way: its hanzi are common only in the right byte order, and any other reading of its ASCII
+characters is half NULs.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from functools import lru_cache
 import regex
 
 # Tried in this order when bytes are not UTF-8; ties go to the earlier one.
-CANDIDATES = ("gb18030", "big5hkscs", "cp950")
+CANDIDATES = ("gb18030", "big5hkscs", "cp950", "utf-16-le", "utf-16-be")
 
 # What users write in <meta charset> mapped to the decoder that reads it (supersets included).
 ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb18030": "gb18030",
@@ -81,7 +83,8 @@ def detect(data: bytes, declared: str | None = None) -> str:
         return "utf-16"
     try:
         data.decode("utf-8")
-        return "utf-8"
+        if b"\x00" not in data:  # ASCII in UTF-16 is valid UTF-8, with a NUL every other byte
+            return "utf-8"
     except UnicodeDecodeError:
         pass
     declared = normalize_name(declared)
@@ -92,6 +95,8 @@ def detect(data: bytes, declared: str | None = None) -> str:
         # Cut at a partial character at the end of the sample, not a real error.
         errors = text[:-2].count("\ufffd")
         error_rate = errors / max(1, sum(ch >= "\x80" for ch in text))
+        # NULs are not text: ASCII in UTF-16 read any other way is every other character.
+        error_rate += text.count("\x00") / max(1, len(text))
         bonus = 0.02 if name == declared else 0.0
         scored.append((plausibility(text) + bonus - ERROR_WEIGHT * error_rate, -rank, name))
     return max(scored)[-1]

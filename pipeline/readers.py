@@ -2,7 +2,7 @@
 
 Formats by extension, each also compressed (.gz .bz2 .xz .zst):
     .jsonl .ndjson .json   one record per line (UTF-8)
-    .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS
+    .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS, UTF-16
     .html .htm             one article per page: text from an HTML parser, blocks become lines
 stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` starts JSONL,
 `<` starts HTML, anything else is text; nothing at all is JSONL of no records.

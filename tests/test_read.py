@@ -22,6 +22,10 @@ TRAD = ["北極土著民族一直與外界接觸甚少，直到現代，與其�
 SIMP = ["北极土著民族一直与外界接触甚少，直到现代，与其他地区的交流才开始变得频繁。",
         "华尔街的公司反对政府的监督与管制。",
         "随后爱斯基摩人和维京人相继定居于此。"]
+# Real sentences with Latin letters and digits (tests/fixtures/gsd_dev_simplified.txt).
+MIXED = ["截至2009年，千禧公园是全芝加哥人气第二高的旅游景点，仅次于海军码头（Navy's Pier）。",
+         "华山松（学名：Pinus armandii），是一种松科植物。",
+         "8月14日，Radzymin失守，波兰第五军团的战线被突破。"]
 
 
 def test_gbk_file_is_detected_and_decoded(zhclean, tmp_path):
@@ -48,6 +52,22 @@ def test_one_short_sentence_is_enough_to_tell_gbk_from_big5(sentence):
         except UnicodeEncodeError:
             continue  # a Simplified character Big5 cannot hold
         assert charset.detect(data) == expected
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("lines", [TRAD + SIMP, MIXED], ids=["chinese", "mixed"])
+def test_utf16_without_a_bom_is_detected_and_decoded(zhclean, tmp_path, codec, lines):
+    path = tmp_path / "news.txt"
+    path.write_bytes("\r\n".join(lines).encode(codec))
+    [record] = zhclean("read", path).records
+    assert record["meta"]["read"] == {"format": "txt", "encoding": codec}
+    assert record["text"] == "\n".join(lines)
+
+
+@pytest.mark.parametrize("sentence", TRAD + SIMP + MIXED)
+def test_one_short_sentence_is_enough_to_tell_utf16_and_its_byte_order(sentence):
+    for codec in ("utf-16-le", "utf-16-be"):
+        assert charset.detect(sentence.encode(codec)) == codec
 
 
 def test_utf8_with_bom_is_read_without_the_bom(zhclean, tmp_path):
