@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import bz2
+import codecs
 import gzip
 import io
 import json
@@ -363,19 +364,44 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
 
 def decode_lines(data: bytes, encoding: str) -> tuple[str, list[tuple[int, bytes]]]:
     """Decode line by line so one bad line costs that line only. Lines keep their index (a bad line
-    becomes empty); CRLF becomes LF. Newline bytes never occur inside a GBK or Big5 character."""
+    becomes empty); CRLF becomes LF."""
     try:
         return data.decode(encoding).replace("\r\n", "\n"), []
     except UnicodeDecodeError:
         pass
     lines, bad = [], []
-    for lineno, raw in enumerate(data.split(b"\n"), 1):
+    for lineno, (raw, codec) in enumerate(raw_lines(data, encoding), 1):
         try:
-            lines.append(raw.decode(encoding if lineno == 1 else encoding.replace("-sig", "")))
+            lines.append(raw.decode(codec))
         except UnicodeDecodeError:
             bad.append((lineno, raw))
             lines.append("")
     return "\n".join(lines).replace("\r\n", "\n"), bad
+
+
+def raw_lines(data: bytes, encoding: str) -> list[tuple[bytes, str]]:
+    """The lines of undecoded bytes, each with the codec that reads it. The byte \\n never occurs
+    inside a UTF-8, GBK or Big5 character; in UTF-16 a newline is a two-byte unit at an even
+    offset, and the byte alone may be half of any character."""
+    if not encoding.startswith("utf-16"):
+        rest = encoding.replace("-sig", "")  # a BOM only before the first line
+        return [(raw, encoding if i == 0 else rest) for i, raw in enumerate(data.split(b"\n"))]
+    with_bom = encoding == "utf-16"  # what charset.detect says of UTF-16 with a BOM
+    big_endian = encoding == "utf-16-be" or (with_bom and data.startswith(codecs.BOM_UTF16_BE))
+    codec = "utf-16-be" if big_endian else "utf-16-le"
+    newline = "\n".encode(codec)
+    start = len(codecs.BOM_UTF16) if with_bom else 0
+    lines = []
+    at = data.find(newline, start)
+    while at != -1:
+        if (at - start) % 2:  # the second half of one unit and the first of the next
+            at = data.find(newline, at + 1)
+            continue
+        lines.append(data[start:at])
+        start = at + len(newline)
+        at = data.find(newline, start)
+    lines.append(data[start:])
+    return [(raw, codec) for raw in lines]
 
 
 _META_CHARSET = regex.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", regex.I)

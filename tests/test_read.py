@@ -243,6 +243,26 @@ def test_undecodable_line_in_a_text_file_costs_only_that_line(zhclean, tmp_path)
     assert reject["input_line"] == 2 and base64.b64decode(reject["raw_base64"]) == b"\xff\xfe\xfd"
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_damaged_utf16_costs_only_the_damaged_lines(zhclean, tmp_path, codec):
+    """A newline in UTF-16 is two bytes at an even offset: a lone surrogate in line 2 and a file
+    cut in the middle of a character cost those lines, not every line after the first 0x0A byte."""
+    order = "utf-16-be" if codec == "utf-16-be" else "utf-16-le"
+    bom = b"\xff\xfe" if codec == "utf-16" else b""
+    lost = "\ud800".encode(order, "surrogatepass")
+    data = bom + "\r\n".join([TRAD[0], "", TRAD[1], SIMP[0]]).encode(order)
+    data = data.replace("\r\n\r\n".encode(order), "\r\n".encode(order) + lost + "\r\n".encode(order))
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data[:-1])
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1
+    [record] = result.records
+    assert record["meta"]["read"]["encoding"] == codec
+    assert record["text"].split("\n") == [TRAD[0], "", TRAD[1], ""]
+    assert [r["input_line"] for r in read_jsonl(rejects)] == [2, 4]
+
+
 def test_missing_input_is_a_usage_error_without_traceback(zhclean, tmp_path):
     result = zhclean("read", tmp_path / "nope.txt")
     assert result.exit_code == 2
