@@ -8,7 +8,13 @@ times, on the same text:
     zhclean    zhclean run --jobs 1, and --jobs N
 
 and prints MB/s (of the corpus text, the same bytes for every contender), the ratios, CPU seconds
-and peak RSS of each process tree. With --memory-mb it also runs zhclean on a small and on a large
+and peak RSS of each process tree.
+
+It also times the components alone: a process that does only what no pipeline built on OpenCC and
+jieba-rs can skip, on exactly the work `zhclean run` chose to do (JSON parse of every record,
+OpenCC on the lines zhclean kept of the records it converted, with its config, jieba-rs with HMM
+on every kept line, JSON write), and nothing else: no despam, normalisation or script detection.
+Its speed is the ceiling of any such pipeline on this corpus and this machine. With --memory-mb it also runs zhclean on a small and on a large
 corpus (the same pages repeated, generated as a stream) and prints both peaks.
 
     python benchmarks/throughput.py --mb 50 --repeat 3 --memory-mb 1024
@@ -33,6 +39,7 @@ DATA = Path("/work/shared/data")
 PAGE_WEIGHT = 4  # pages are few; repeat them so spam pages are ~40% of the corpus bytes
 NEWS_LINES_PER_ARTICLE = 20
 MB = 1 << 20
+COMPONENTS = "components alone: opencc + jieba-rs + json"
 
 
 # ---------------------------------------------------------------- corpus
@@ -153,6 +160,64 @@ def ensure_opencc() -> list[str]:
     return [sys.executable, "-m", "opencc.cli", "-c", "t2s"]
 
 
+def components_plan(output: Path, rejects: Path, corpus: Path, plan: Path) -> None:
+    """From a `zhclean run` of the corpus: per corpus record, one line `CONFIG I,J,...`: the
+    OpenCC config zhclean used (- for none) and the text lines it dropped; `drop` for a record
+    dropped whole."""
+    configs = {}
+    for line in open(output, encoding="utf-8"):
+        record = json.loads(line)
+        configs[record["id"]] = record["meta"]["convert"].get("config") or "-"
+    dropped: dict[str, list[int]] = {}
+    for line in open(rejects, encoding="utf-8"):
+        reject = json.loads(line)
+        if reject.get("line") is not None:
+            dropped.setdefault(reject["id"], []).append(reject["line"])
+    with open(plan, "w") as out:
+        for line in open(corpus, encoding="utf-8"):
+            rid = json.loads(line)["id"]
+            lines = ",".join(map(str, dropped.get(rid, ())))
+            out.write(f"{configs[rid]} {lines}\n" if rid in configs else "drop\n")
+
+
+def components_alone(corpus: Path, plan: Path) -> None:
+    """The work of the plan with OpenCC, jieba-rs and json alone; records on stdout, the seconds
+    spent in each component in PLAN.seconds."""
+    import opencc
+    import rjieba
+
+    jieba = rjieba.Jieba()
+    converters: dict[str, opencc.OpenCC] = {}
+    write = sys.stdout.write
+    clock = time.perf_counter
+    spent = dict.fromkeys(("json in", "opencc", "jieba-rs", "json out"), 0.0)
+    with open(corpus, encoding="utf-8") as records, open(plan) as steps:
+        for line, step in zip(records, steps):
+            t0 = clock()
+            record = json.loads(line)
+            t1 = clock()
+            config, _, dropped = step.rstrip("\n").partition(" ")
+            if config == "drop":
+                spent["json in"] += t1 - t0
+                continue
+            skip = {int(i) for i in dropped.split(",") if i}
+            text = "\n".join(t for i, t in enumerate(record["text"].split("\n")) if i not in skip)
+            t2 = clock()
+            if config != "-":
+                if config not in converters:
+                    converters[config] = opencc.OpenCC(config)
+                text = converters[config].convert(text)
+            t3 = clock()
+            tokens = [token for kept in text.split("\n") for token in jieba.cut(kept, True)]
+            t4 = clock()
+            write(json.dumps({"id": record["id"], "text": text, "tokens": tokens},
+                             ensure_ascii=False) + "\n")
+            t5 = clock()
+            for key, seconds in zip(spent, (t1 - t0, t3 - t2, t4 - t3, t5 - t4)):
+                spent[key] += seconds
+    plan.with_suffix(".seconds").write_text(json.dumps(spent))
+
+
 def zhclean(*args) -> list[str]:
     return [sys.executable, "-m", "pipeline", "run", *map(str, args)]
 
@@ -173,6 +238,12 @@ def throughput(args, docs, work: Path) -> None:
     for jobs in (1, args.jobs):
         command = zhclean(jsonl, "--jobs", jobs, "--rejects", work / f"jobs{jobs}.rejects.jsonl")
         contenders.append((f"zhclean run --jobs {jobs}", command, None, work / f"jobs{jobs}.jsonl"))
+    # The components' plan is what zhclean does; made once, before any timing.
+    plan = work / "components.plan"
+    subprocess.run(zhclean(jsonl, "--jobs", args.jobs, "-o", work / "plan.jsonl"), check=False)
+    components_plan(work / "plan.jsonl", work / "plan.rejects.jsonl", jsonl, plan)
+    contenders.append((COMPONENTS, [sys.executable, __file__, "--components-alone", jsonl, plan],
+                       None, work / "components.jsonl"))
     # Rounds in turn, the fastest of each contender kept: load from other work on a shared
     # machine slows single runs, not the best of several.
     best: dict[str, Run] = {}
@@ -197,7 +268,13 @@ def throughput(args, docs, work: Path) -> None:
     if not args.skip_shell:
         base = runs[0].seconds
         print(f"speed-up over the shell pipeline: --jobs 1 {base / one.seconds:.1f}x, "
-              f"--jobs {args.jobs} {base / many.seconds:.1f}x")
+              f"--jobs {args.jobs} {base / many.seconds:.1f}x; "
+              f"ceiling on one core (components alone) {base / by[COMPONENTS].seconds:.1f}x")
+    print(f"--jobs 1 takes {one.seconds / by[COMPONENTS].seconds:.2f}x the components' time")
+    spent = json.loads(plan.with_suffix(".seconds").read_text())
+    print("components alone, last round, seconds in each: " + ", ".join(
+        f"{name} {seconds:.2f} ({text_bytes / MB / seconds:.0f} MB/s)"
+        for name, seconds in spent.items()))
     print(f"--jobs 1 -> --jobs {args.jobs}: {one.seconds / many.seconds:.2f}x")
     print(f"--jobs {args.jobs} output identical to --jobs 1: {outputs[1] == outputs[args.jobs]}")
 
@@ -228,7 +305,12 @@ def main() -> None:
     parser.add_argument("--memory-mb", type=int, default=0,
                         help="also compare peak RSS for --small-mb and this size (0: skip)")
     parser.add_argument("--small-mb", type=int, default=10)
+    parser.add_argument("--components-alone", nargs=2, type=Path, metavar=("CORPUS", "PLAN"),
+                        help=argparse.SUPPRESS)  # the contender itself, run by this script
     args = parser.parse_args()
+    if args.components_alone:
+        components_alone(*args.components_alone)
+        return
     args.load_before = f"{os.getloadavg()[0]:.2f}"
     args.workdir.mkdir(parents=True, exist_ok=True)
     docs = base_documents(args.data)
