@@ -1,13 +1,15 @@
 """Inputs: files, directories (recursive) and stdin, as records.
 
 Formats by extension, each also compressed (.gz .bz2 .xz .zst):
-    .jsonl .ndjson .json   one record per line (UTF-8)
+    .jsonl .ndjson .json   one record per line (UTF-8), or a JSON array of records
     .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS, UTF-16
     .html .htm             one article per page: text from an HTML parser, blocks become lines
-stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` starts JSONL,
-`<` starts HTML, anything else is text; nothing at all is JSONL of no records.
+stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` (or `[{`, a
+JSON array) starts JSONL, `<` starts HTML, anything else is text; nothing at all is JSONL of no
+records.
 
-Readers stream: JSONL is read a line at a time; a .txt or .html file is one record, so it is read
+Readers stream: JSONL is read a line at a time, a JSON array an element at a time (each numbered by
+the line it starts on); a .txt or .html file is one record, so it is read
 whole (memory follows the largest article, not the input). Bad input never stops a run: it becomes a
 Reject (reason and file:line) which the runner sends to the rejects stream and reports on stderr.
 """
@@ -184,7 +186,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             if chunk_bytes:
                 yield from unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
             elif fmt == "jsonl":
-                yield from read_jsonl(stream, path, fields)
+                yield from read_jsonl(numbered_lines(stream), path, fields)
             else:
                 yield from read_document(stream.read(), path, fmt)
         except (OSError, EOFError, lzma.LZMAError) as e:
@@ -207,6 +209,8 @@ def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
         if head.startswith(magic):
             head, stream = _lookahead(decompress(stream))
             break
+    if _JSON_ARRAY.match(head):
+        return stream, "jsonl"
     start = head.lstrip(_LEADING_SPACE)[:1]
     return stream, {b"{": "jsonl", b"": "jsonl", b"<": "html"}.get(start, "txt")
 
@@ -245,18 +249,17 @@ class _Prepended(io.RawIOBase):
 
 @dataclass(frozen=True)
 class Unparsed:
-    """Input bytes not parsed yet: JSONL lines (the first being line first_lineno of source), or
-    a whole .txt/.html file. parse() gives what read_inputs would have given in their place."""
+    """Input bytes not parsed yet: JSONL lines, each with its line number in source, or a whole
+    .txt/.html file. parse() gives what read_inputs would have given in their place."""
     source: str
     fmt: str
-    data: tuple[bytes, ...]
+    data: tuple[tuple[int, bytes], ...] | tuple[bytes]
     size: int
     fields: FieldMap = FieldMap()
-    first_lineno: int = 1
 
     def parse(self) -> Iterator[dict]:
         if self.fmt == "jsonl":
-            return read_jsonl(self.data, self.source, self.fields, self.first_lineno)
+            return read_jsonl(self.data, self.source, self.fields)
         return read_document(self.data[0], self.source, self.fmt)
 
 
@@ -266,19 +269,18 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         data = stream.read()
         yield Unparsed(source, fmt, (data,), len(data))
         return
-    lines: list[bytes] = []
-    size, first = 0, 1
+    lines: list[tuple[int, bytes]] = []
+    size = 0
 
     def chunk() -> Unparsed:
-        return Unparsed(source, fmt, tuple(lines), size, fields, first)
+        return Unparsed(source, fmt, tuple(lines), size, fields)
 
     try:
-        for line in stream:
-            lines.append(line)
-            size += len(line)
+        for numbered in numbered_lines(stream):
+            lines.append(numbered)
+            size += len(numbered[1])
             if size >= chunk_bytes:
                 yield chunk()
-                first += len(lines)
                 lines, size = [], 0
     except (OSError, EOFError, lzma.LZMAError):
         if lines:  # the lines before a read error stand, as they do when parsing in place
@@ -288,9 +290,9 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         yield chunk()
 
 
-def read_jsonl(stream: Iterable[bytes], source: str, fields: FieldMap,
-               first_lineno: int = 1) -> Iterator[dict]:
-    for lineno, raw in enumerate(stream, first_lineno):
+def read_jsonl(lines: Iterable[tuple[int, bytes]], source: str, fields: FieldMap) -> Iterator[dict]:
+    """Records from numbered JSONL lines (numbered_lines)."""
+    for lineno, raw in lines:
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -318,6 +320,88 @@ def read_jsonl(stream: Iterable[bytes], source: str, fields: FieldMap,
                                error=f"a JSON {type(obj).__name__}, not an object", value=obj)
             continue
         yield jsonl_record(obj, source, lineno, fields)
+
+
+def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """The JSONL lines of a stream with their line numbers; a JSON array of objects is read as
+    such lines (json_array_lines)."""
+    peek = getattr(stream, "peek", None)
+    if peek and _JSON_ARRAY.match(peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES]):
+        return json_array_lines(stream)
+    return enumerate(stream, 1)
+
+
+# A JSON array of objects (or an empty one), told from its first bytes. `[` alone is not enough on
+# stdin: a text article may begin with `[快讯]`.
+_JSON_ARRAY = regex.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\[[ \t\r\n]*[{\]]")
+_ARRAY_PEEK_BYTES = 4096
+_READ_BYTES = 1 << 16
+_MAX_ELEMENT_CHARS = 1 << 26  # past this, an element that does not parse is not cut but broken
+
+
+def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """The elements of a JSON array as numbered JSONL lines: each element's own text with its line
+    breaks (JSON allows them only between tokens) made spaces, numbered by the line it starts on.
+    Elements are parsed as they are read, so memory follows the largest element. From the first
+    thing that is not an element, a comma or the closing bracket, the rest of the stream is passed
+    on line by line as it is, for read_jsonl to report."""
+    decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode  # bad bytes kept
+    scan = json.JSONDecoder().raw_decode
+    text = decode(stream.read(_READ_BYTES)).lstrip("\ufeff")
+    pos, lineno, eof = 0, 1, False
+    expect = "["  # then an element or "]", then "," or "]", then nothing
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            lineno += text[pos] == "\n"
+            pos += 1
+        if pos == len(text):
+            if eof:
+                return
+            block = stream.read(_READ_BYTES)
+            text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
+            continue
+        char = text[pos]
+        if expect == "[" and char == "[":
+            expect, pos = "element or ]", pos + 1
+        elif expect in (", or ]", "element or ]") and char == "]":
+            expect, pos = "end", pos + 1
+        elif expect == ", or ]" and char == ",":
+            expect, pos = "element", pos + 1
+        elif expect.startswith("element"):
+            try:
+                _, end = scan(text, pos)
+                if end == len(text) and not eof:  # a number may go on in the next block
+                    raise ValueError
+            except ValueError as e:
+                # Read on only where the element may be cut by the end of what was read.
+                cut = getattr(e, "pos", len(text)) >= len(text) - 1 or \
+                    getattr(e, "msg", "").startswith("Unterminated string")
+                if eof or not cut or len(text) - pos > _MAX_ELEMENT_CHARS:
+                    break
+                block = stream.read(_READ_BYTES)
+                text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
+                continue
+            element = text[pos:end]
+            yield lineno, element.replace("\r", " ").replace("\n", " ").encode(
+                "utf-8", "surrogateescape")
+            lineno += element.count("\n")
+            expect, pos = ", or ]", end
+        else:
+            break
+    # Not an array (any more): the rest as it is, a line at a time, from where it stopped.
+    pending = text[pos:]
+    while True:
+        *lines, pending = pending.split("\n")
+        for line in lines:
+            yield lineno, line.encode("utf-8", "surrogateescape") + b"\n"
+            lineno += 1
+        if eof:
+            break
+        block = stream.read(_READ_BYTES)
+        pending += decode(block, final=not block)
+        eof = not block
+    if pending:
+        yield lineno, pending.encode("utf-8", "surrogateescape")
 
 
 def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap) -> dict:

@@ -42,6 +42,10 @@ def inputs(tmp_path, monkeypatch):
     _mixed_jsonl(folder / "mixed.jsonl", 12)
     with gzip.open(folder / "more.jsonl.gz", "wb") as f:
         f.write((folder / "mixed.jsonl").read_bytes())
+    # An export as one pretty-printed JSON array: elements numbered by the line they start on.
+    records = [json.loads(line) for line in (folder / "mixed.jsonl").read_text().splitlines()[:40]
+               if line.strip() and line.endswith("}")]
+    (folder / "export.json").write_text(json.dumps(records, ensure_ascii=False, indent=2))
     return folder
 
 

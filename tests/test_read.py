@@ -14,6 +14,7 @@ import zstandard
 from conftest import SAMPLES, read_jsonl
 from pipeline import charset
 from pipeline.readers import html_to_text
+from pipeline.records import derive_id
 
 # Real sentences (UD Chinese GSD, CC BY-SA 4.0): Traditional and its Simplified reference.
 TRAD = ["北極土著民族一直與外界接觸甚少，直到現代，與其他地區的交流才開始變得頻繁。",
@@ -144,6 +145,42 @@ def test_stdin_is_sniffed(zhclean):
     assert zhclean("read", "-", input=jsonl.encode()).records[0]["id"] == "x"
     [record] = zhclean("read", input=TRAD[0].encode("big5")).records
     assert record["text"] == TRAD[0] and record["source"] == "-"
+
+
+def test_a_json_array_is_read_element_by_element(zhclean, tmp_path):
+    """An export as one pretty-printed JSON array: each element a record, numbered (and, without
+    an id, named) by the line it starts on, as it would be in JSONL."""
+    records = [{"id": "a", "text": TRAD[0] + "\n" + TRAD[1]}, {"text": SIMP[1], "url": "u"},
+               {"id": "c", "text": SIMP[2]}]
+    path = tmp_path / "export.json"
+    path.write_bytes(json.dumps(records, ensure_ascii=False, indent=2).replace("\n", "\r\n")
+                     .encode())
+    result = zhclean("read", path)
+    assert result.exit_code == 0, result.stderr
+    assert [r["text"] for r in result.records] == [x["text"] for x in records]
+    # The second element starts on line 6.
+    assert [r["id"] for r in result.records] == ["a", derive_id(str(path), 6), "c"]
+    assert result.records[1]["url"] == "u"
+
+
+def test_a_broken_json_array_costs_what_cannot_be_read_line_by_line(zhclean, tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text('[\n {"id": "a", "text": "%s"},\n {"id": "b", "text": "x" "y"},\n'
+                    ' {"id": "d", "text": "%s"}\n]\n' % (SIMP[0], SIMP[1]), encoding="utf-8")
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1 and f"{path}:3: malformed json" in result.stderr
+    assert [r["id"] for r in result.records] == ["a", "d"]  # a whole object on its line still reads
+    assert [(r["input_line"], r["reason"]) for r in read_jsonl(rejects)] == \
+        [(3, "malformed_json"), (5, "malformed_json")]
+
+
+def test_stdin_holding_a_json_array_is_sniffed_but_a_bracketed_headline_is_text(zhclean):
+    array = json.dumps([{"id": "x", "text": SIMP[0]}], ensure_ascii=False, indent=1)
+    assert [r["id"] for r in zhclean("read", input=array.encode()).records] == ["x"]
+    headline = "[快讯]" + SIMP[0]
+    [record] = zhclean("read", input=headline.encode()).records
+    assert record["text"] == headline and record["meta"]["read"]["format"] == "txt"
 
 
 @pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress,
