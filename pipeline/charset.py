@@ -73,6 +73,13 @@ def normalize_name(name: str | None) -> str | None:
         return None
 
 
+def _looks_like_utf16_ascii(sample: bytes) -> bool:
+    """ASCII in UTF-16 puts its NULs on one side of each byte pair; NUL padding after UTF-8 text
+    puts them on both."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return max(even, odd) > 4 * min(even, odd)
+
+
 def detect(data: bytes, declared: str | None = None) -> str:
     """The codec that reads `data` best: a BOM, else the most plausible text with the fewest
     undecodable bytes (so a UTF-8 file with one bad byte stays UTF-8). A declared charset wins
@@ -83,7 +90,7 @@ def detect(data: bytes, declared: str | None = None) -> str:
         return "utf-16"
     try:
         data.decode("utf-8")
-        if b"\x00" not in data:  # ASCII in UTF-16 is valid UTF-8, with a NUL every other byte
+        if not _looks_like_utf16_ascii(data[:65536]):  # which is valid UTF-8 too
             return "utf-8"
     except UnicodeDecodeError:
         pass

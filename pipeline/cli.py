@@ -511,7 +511,7 @@ def check_threshold(ctx: click.Context, opts: dict) -> None:
     if source is not click.core.ParameterSource.COMMANDLINE:
         return
     if opts.get("dedup") is False:
-        raise click.UsageError("--near-dup-threshold has no effect with --no-dedup")
+        raise click.UsageError("--near-dup-threshold has no effect where dedup is off (--no-dedup)")
     if opts.get("dedup") is None and not opts.get("state"):
         raise click.UsageError("--near-dup-threshold has no effect without --state or --dedup")
 

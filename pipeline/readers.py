@@ -217,7 +217,9 @@ def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
 
 def _lookahead(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     head = b""
-    while len(head) < 8 or not head.lstrip(_LEADING_SPACE):
+    # An opening bracket alone does not tell a JSON array from a text beginning `[快讯]`.
+    while len(head) < 8 or not head.lstrip(_LEADING_SPACE) or \
+            _ARRAY_OPENING.fullmatch(head.lstrip(_LEADING_SPACE)):
         data = stream.read1(1 << 16)
         if not data:
             break
@@ -249,11 +251,11 @@ class _Prepended(io.RawIOBase):
 
 @dataclass(frozen=True)
 class Unparsed:
-    """Input bytes not parsed yet: JSONL lines, each with its line number in source, or a whole
-    .txt/.html file. parse() gives what read_inputs would have given in their place."""
+    """Input bytes not parsed yet: JSONL lines as numbered_lines gives them, or a whole .txt/.html
+    file. parse() gives what read_inputs would have given in their place."""
     source: str
     fmt: str
-    data: tuple[tuple[int, bytes], ...] | tuple[bytes]
+    data: tuple[tuple[int, int | str, bytes], ...] | tuple[bytes]
     size: int
     fields: FieldMap = FieldMap()
 
@@ -269,7 +271,7 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         data = stream.read()
         yield Unparsed(source, fmt, (data,), len(data))
         return
-    lines: list[tuple[int, bytes]] = []
+    lines: list[tuple[int, int | str, bytes]] = []
     size = 0
 
     def chunk() -> Unparsed:
@@ -278,7 +280,7 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
     try:
         for numbered in numbered_lines(stream):
             lines.append(numbered)
-            size += len(numbered[1])
+            size += len(numbered[2])
             if size >= chunk_bytes:
                 yield chunk()
                 lines, size = [], 0
@@ -290,9 +292,10 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         yield chunk()
 
 
-def read_jsonl(lines: Iterable[tuple[int, bytes]], source: str, fields: FieldMap) -> Iterator[dict]:
+def read_jsonl(lines: Iterable[tuple[int, int | str, bytes]], source: str,
+               fields: FieldMap) -> Iterator[dict]:
     """Records from numbered JSONL lines (numbered_lines)."""
-    for lineno, raw in lines:
+    for lineno, place, raw in lines:
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -319,36 +322,40 @@ def read_jsonl(lines: Iterable[tuple[int, bytes]], source: str, fields: FieldMap
             yield input_reject(source, lineno, STAGE, "not_an_object",
                                error=f"a JSON {type(obj).__name__}, not an object", value=obj)
             continue
-        yield jsonl_record(obj, source, lineno, fields)
+        yield jsonl_record(obj, source, lineno, fields, place)
 
 
-def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """The JSONL lines of a stream with their line numbers; a JSON array of objects is read as
-    such lines (json_array_lines)."""
+def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]:
+    """The JSONL lines of a stream as (line number, place, bytes), the place being what a record
+    without an id has its id derived from: its line. A JSON array of objects is read as such lines
+    (json_array_lines)."""
     peek = getattr(stream, "peek", None)
     if peek and _JSON_ARRAY.match(peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES]):
         return json_array_lines(stream)
-    return enumerate(stream, 1)
+    return ((lineno, lineno, line) for lineno, line in enumerate(stream, 1))
 
 
 # A JSON array of objects (or an empty one), told from its first bytes. `[` alone is not enough on
 # stdin: a text article may begin with `[快讯]`.
 _JSON_ARRAY = regex.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\[[ \t\r\n]*[{\]]")
+_ARRAY_OPENING = regex.compile(rb"\[[ \t\r\n]*")
 _ARRAY_PEEK_BYTES = 4096
 _READ_BYTES = 1 << 16
 _MAX_ELEMENT_CHARS = 1 << 26  # past this, an element that does not parse is not cut but broken
+_CUT_MARGIN = 8  # longer than any token that can be cut without an error at the cut (\\uXXXX, false)
 
 
-def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]:
     """The elements of a JSON array as numbered JSONL lines: each element's own text with its line
-    breaks (JSON allows them only between tokens) made spaces, numbered by the line it starts on.
-    Elements are parsed as they are read, so memory follows the largest element. From the first
-    thing that is not an element, a comma or the closing bracket, the rest of the stream is passed
-    on line by line as it is, for read_jsonl to report."""
+    breaks (JSON allows them only between tokens) made spaces, numbered by the line it starts on;
+    element k's place is `[k]`, as several may share a line. Elements are parsed as they are read,
+    so memory follows the largest element. From the first thing that is not an element, a comma or
+    the closing bracket, the rest of the stream is passed on line by line as it is, for read_jsonl
+    to report; an array cut short raises EOFError, as a truncated compressed file does."""
     decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode  # bad bytes kept
     scan = json.JSONDecoder().raw_decode
     text = decode(stream.read(_READ_BYTES)).lstrip("\ufeff")
-    pos, lineno, eof = 0, 1, False
+    pos, lineno, element_no, eof = 0, 1, 0, False
     expect = "["  # then an element or "]", then "," or "]", then nothing
     while True:
         while pos < len(text) and text[pos] in " \t\r\n":
@@ -356,6 +363,8 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
             pos += 1
         if pos == len(text):
             if eof:
+                if expect != "end":
+                    raise EOFError(f"the JSON array ends at line {lineno} without its closing ]")
                 return
             block = stream.read(_READ_BYTES)
             text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
@@ -370,21 +379,23 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
         elif expect.startswith("element"):
             try:
                 _, end = scan(text, pos)
-                if end == len(text) and not eof:  # a number may go on in the next block
-                    raise ValueError
-            except ValueError as e:
-                # Read on only where the element may be cut by the end of what was read.
-                cut = getattr(e, "pos", len(text)) >= len(text) - 1 or \
-                    getattr(e, "msg", "").startswith("Unterminated string")
-                if eof or not cut or len(text) - pos > _MAX_ELEMENT_CHARS:
-                    break
+                stop, open_string = end, False
+            except json.JSONDecodeError as e:
+                end, stop, open_string = None, e.pos, e.msg.startswith("Unterminated string")
+            # What was read may end inside the element (a string, a \\u escape, true, a number):
+            # an element that stops, well or badly, near the end of it is parsed again with more.
+            near_end = open_string or stop >= len(text) - _CUT_MARGIN
+            if near_end and not eof and len(text) - pos <= _MAX_ELEMENT_CHARS:
                 block = stream.read(_READ_BYTES)
                 text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
                 continue
+            if end is None:
+                break
             element = text[pos:end]
-            yield lineno, element.replace("\r", " ").replace("\n", " ").encode(
+            yield lineno, f"[{element_no}]", element.replace("\r", " ").replace("\n", " ").encode(
                 "utf-8", "surrogateescape")
             lineno += element.count("\n")
+            element_no += 1
             expect, pos = ", or ]", end
         else:
             break
@@ -393,7 +404,7 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
     while True:
         *lines, pending = pending.split("\n")
         for line in lines:
-            yield lineno, line.encode("utf-8", "surrogateescape") + b"\n"
+            yield lineno, lineno, line.encode("utf-8", "surrogateescape") + b"\n"
             lineno += 1
         if eof:
             break
@@ -401,10 +412,13 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
         pending += decode(block, final=not block)
         eof = not block
     if pending:
-        yield lineno, pending.encode("utf-8", "surrogateescape")
+        yield lineno, lineno, pending.encode("utf-8", "surrogateescape")
 
 
-def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap) -> dict:
+def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap,
+                 place: int | str | None = None) -> dict:
+    """place: where the record sits in its source, from which an id is derived when it has none
+    (default: its line)."""
     text = obj.pop(fields.text, None)
     if not isinstance(text, str) or not text.strip():
         return input_reject(source, lineno, STAGE, "no_text",
@@ -413,7 +427,7 @@ def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap) -> dict:
     title = obj.pop(fields.title, "")
     meta = obj.pop("meta", None)
     record = new_record(
-        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, lineno),
+        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, place or lineno),
         source=obj.pop("source", None) or source,
         title="" if title is None else title if isinstance(title, str) else str(title),
         text=text,
@@ -464,28 +478,18 @@ def decode_lines(data: bytes, encoding: str) -> tuple[str, list[tuple[int, bytes
 
 
 def raw_lines(data: bytes, encoding: str) -> list[tuple[bytes, str]]:
-    """The lines of undecoded bytes, each with the codec that reads it. The byte \\n never occurs
-    inside a UTF-8, GBK or Big5 character; in UTF-16 a newline is a two-byte unit at an even
-    offset, and the byte alone may be half of any character."""
+    """The lines of undecodable data as bytes, each with the codec that reads it. The byte \\n
+    never occurs inside a UTF-8, GBK or Big5 character. In UTF-16 a newline is two bytes; found at
+    any offset, so that a line after one that lost a byte is read again (taken for a newline
+    elsewhere, those bytes would need a Gurmukhi or Gujarati character beside them)."""
     if not encoding.startswith("utf-16"):
         rest = encoding.replace("-sig", "")  # a BOM only before the first line
         return [(raw, encoding if i == 0 else rest) for i, raw in enumerate(data.split(b"\n"))]
     with_bom = encoding == "utf-16"  # what charset.detect says of UTF-16 with a BOM
     big_endian = encoding == "utf-16-be" or (with_bom and data.startswith(codecs.BOM_UTF16_BE))
     codec = "utf-16-be" if big_endian else "utf-16-le"
-    newline = "\n".encode(codec)
-    start = len(codecs.BOM_UTF16) if with_bom else 0
-    lines = []
-    at = data.find(newline, start)
-    while at != -1:
-        if (at - start) % 2:  # the second half of one unit and the first of the next
-            at = data.find(newline, at + 1)
-            continue
-        lines.append(data[start:at])
-        start = at + len(newline)
-        at = data.find(newline, start)
-    lines.append(data[start:])
-    return [(raw, codec) for raw in lines]
+    body = data[len(codecs.BOM_UTF16):] if with_bom else data
+    return [(raw, codec) for raw in body.split("\n".encode(codec))]
 
 
 _META_CHARSET = regex.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", regex.I)

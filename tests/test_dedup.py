@@ -103,8 +103,8 @@ def test_threshold_one_keeps_near_copies(zhclean, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--no-dedup"], "--near-dup-threshold has no effect with --no-dedup"),
-    (["--state", "s.db", "--no-dedup"], "--near-dup-threshold has no effect with --no-dedup"),
+    (["--no-dedup"], "has no effect where dedup is off (--no-dedup)"),
+    (["--state", "s.db", "--no-dedup"], "has no effect where dedup is off (--no-dedup)"),
     ([], "--near-dup-threshold has no effect without --state or --dedup")])
 def test_a_threshold_where_dedup_is_off_is_refused(zhclean, tmp_path, monkeypatch, args,
                                                    message):

@@ -12,7 +12,7 @@ import pytest
 import zstandard
 
 from conftest import SAMPLES, read_jsonl
-from pipeline import charset
+from pipeline import charset, readers
 from pipeline.readers import html_to_text
 from pipeline.records import derive_id
 
@@ -148,8 +148,8 @@ def test_stdin_is_sniffed(zhclean):
 
 
 def test_a_json_array_is_read_element_by_element(zhclean, tmp_path):
-    """An export as one pretty-printed JSON array: each element a record, numbered (and, without
-    an id, named) by the line it starts on, as it would be in JSONL."""
+    """An export as one pretty-printed JSON array: each element a record, numbered by the line it
+    starts on; without an id, named by its place in the array."""
     records = [{"id": "a", "text": TRAD[0] + "\n" + TRAD[1]}, {"text": SIMP[1], "url": "u"},
                {"id": "c", "text": SIMP[2]}]
     path = tmp_path / "export.json"
@@ -158,9 +158,35 @@ def test_a_json_array_is_read_element_by_element(zhclean, tmp_path):
     result = zhclean("read", path)
     assert result.exit_code == 0, result.stderr
     assert [r["text"] for r in result.records] == [x["text"] for x in records]
-    # The second element starts on line 6.
-    assert [r["id"] for r in result.records] == ["a", derive_id(str(path), 6), "c"]
+    assert [r["id"] for r in result.records] == ["a", derive_id(str(path), "[1]"), "c"]
     assert result.records[1]["url"] == "u"
+
+
+def test_a_one_line_array_cut_anywhere_by_the_reads_gives_every_record(zhclean, tmp_path,
+                                                                       monkeypatch):
+    """json.dump's own output: one line, \\u escapes, true, false, null and numbers, read a few
+    bytes at a time so that every kind of token is cut; ids of elements sharing a line differ."""
+    monkeypatch.setattr(readers, "_READ_BYTES", 29)
+    records = [{"text": sentence, "ok": i % 2 == 0, "no": None, "score": i * 1.25e-3}
+               for i, sentence in enumerate(TRAD + SIMP + MIXED)]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(records), encoding="ascii")
+    result = zhclean("run", path, "--jobs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert [(r["ok"], r["no"], r["score"]) for r in result.records] == \
+        [(x["ok"], x["no"], x["score"]) for x in records]
+    assert len({r["id"] for r in result.records}) == len(records)
+
+
+def test_an_array_cut_short_is_reported_after_its_records(zhclean, tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps([{"id": "a", "text": SIMP[0]}], ensure_ascii=False)[:-1] + ",\n",
+                    encoding="utf-8")
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1 and "without its closing ]" in result.stderr
+    assert [r["id"] for r in result.records] == ["a"]
+    assert [r["reason"] for r in read_jsonl(rejects)] == ["unreadable"]
 
 
 def test_a_broken_json_array_costs_what_cannot_be_read_line_by_line(zhclean, tmp_path):
@@ -205,6 +231,18 @@ def test_stdin_is_sniffed_past_what_the_first_read_of_a_pipe_gives(tmp_path):
     writer = subprocess.Popen([sys.executable, "-c", "import sys, time; print(); "
                                "sys.stdout.flush(); time.sleep(0.5); print(sys.argv[1])", jsonl],
                               stdout=subprocess.PIPE)
+    read = subprocess.run([sys.executable, "-m", "pipeline", "read"], stdin=writer.stdout,
+                          capture_output=True, cwd=tmp_path)
+    writer.wait()
+    assert read.returncode == 0, read.stderr
+    assert [json.loads(line)["id"] for line in read.stdout.splitlines()] == ["x"]
+
+
+def test_stdin_array_is_sniffed_past_an_opening_bracket_that_comes_alone(tmp_path):
+    """The rest comes once the reader has started (it takes about a second to import)."""
+    writer = subprocess.Popen([sys.executable, "-c", "import sys, time; print('[' + ' ' * 10); "
+                               "sys.stdout.flush(); time.sleep(2); print(sys.argv[1] + ']')",
+                               json.dumps({"id": "x", "text": SIMP[0]})], stdout=subprocess.PIPE)
     read = subprocess.run([sys.executable, "-m", "pipeline", "read"], stdin=writer.stdout,
                           capture_output=True, cwd=tmp_path)
     writer.wait()
@@ -298,6 +336,27 @@ def test_damaged_utf16_costs_only_the_damaged_lines(zhclean, tmp_path, codec):
     assert record["meta"]["read"]["encoding"] == codec
     assert record["text"].split("\n") == [TRAD[0], "", TRAD[1], ""]
     assert [r["input_line"] for r in read_jsonl(rejects)] == [2, 4]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_a_byte_lost_in_utf16_costs_its_line_only(zhclean, tmp_path, codec):
+    """The lines after the damage are one byte out of step: read again from the next newline."""
+    lines = TRAD + SIMP + MIXED
+    data = "\n".join(lines).encode(codec)
+    lost = data.index(SIMP[2].encode(codec)) + 3  # line 6 of 9
+    path = tmp_path / "lost.txt"
+    path.write_bytes(data[:lost] + data[lost + 1:])
+    result = zhclean("read", path)
+    assert result.exit_code == 1 and f"{path}:6: undecodable" in result.stderr
+    [record] = result.records
+    assert record["text"].split("\n") == [*lines[:5], "", *lines[6:]]
+
+
+def test_utf8_with_nul_padding_stays_utf8():
+    """Padding puts NULs on both sides of each byte pair; ASCII in UTF-16 on one."""
+    text = "\n".join(SIMP + MIXED).encode("utf-8")
+    for padding in (1, 64, 500, 5000):
+        assert charset.detect(text + b"\0" * padding) == "utf-8"
 
 
 def test_missing_input_is_a_usage_error_without_traceback(zhclean, tmp_path):
