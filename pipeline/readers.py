@@ -1,7 +1,7 @@
 """Inputs: files, directories (recursive) and stdin, as records.
 
 Formats by extension, each also compressed (.gz .bz2 .xz .zst):
-    .jsonl .ndjson .json   one record per line (UTF-8), or a JSON array of records
+    .jsonl .ndjson .json   one record per line (UTF-8); a .json file may also be a JSON array
     .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS, UTF-16
     .html .htm             one article per page: text from an HTML parser, blocks become lines
 stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` (or `[{`, a
@@ -92,12 +92,22 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[s
 
 
 def format_of(name: str) -> str | None:
+    return FORMATS.get(os.path.splitext(_uncompressed(name))[1])
+
+
+def _uncompressed(name: str) -> str:
+    """The name, lowercase, without a compression suffix."""
     base = name.lower()
     for suffix in COMPRESSIONS:
         if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
-    return FORMATS.get(os.path.splitext(base)[1])
+            return base[: -len(suffix)]
+    return base
+
+
+def may_hold_array(path: str) -> bool:
+    """Where a JSON array of records is told from the first bytes: stdin, .json files and files of
+    no known format. .jsonl and .ndjson files are lines, whatever the first one holds."""
+    return path == "-" or format_of(path) is None or _uncompressed(path).endswith(".json")
 
 
 def open_binary(path: str) -> BinaryIO:
@@ -186,7 +196,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             if chunk_bytes:
                 yield from unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
             elif fmt == "jsonl":
-                yield from read_jsonl(numbered_lines(stream), path, fields)
+                yield from read_jsonl(numbered_lines(stream, may_hold_array(path)), path, fields)
             else:
                 yield from read_document(stream.read(), path, fmt)
         except (OSError, EOFError, lzma.LZMAError) as e:
@@ -278,7 +288,7 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         return Unparsed(source, fmt, tuple(lines), size, fields)
 
     try:
-        for numbered in numbered_lines(stream):
+        for numbered in numbered_lines(stream, may_hold_array(source)):
             lines.append(numbered)
             size += len(numbered[2])
             if size >= chunk_bytes:
@@ -304,33 +314,34 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes]], source: str,
             if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
                 json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone one cannot be written
         except UnicodeEncodeError:
-            yield input_reject(source, lineno, STAGE, "undecodable",
+            yield input_reject(source, lineno, STAGE, "undecodable", derive_id(source, place),
                                error="a lone surrogate (\\ud800-\\udfff) in a JSON string",
                                raw_base64=base64.b64encode(line).decode("ascii"))
             continue
         except UnicodeDecodeError as e:
-            yield input_reject(source, lineno, STAGE, "undecodable",
+            yield input_reject(source, lineno, STAGE, "undecodable", derive_id(source, place),
                                error=f"not UTF-8 at byte {e.start}",
                                raw_base64=base64.b64encode(line).decode("ascii"))
             continue
         except json.JSONDecodeError as e:
-            yield input_reject(source, lineno, STAGE, "malformed_json",
+            yield input_reject(source, lineno, STAGE, "malformed_json", derive_id(source, place),
                                error=f"{e.msg} at column {e.colno}",
                                text=line.decode("utf-8", errors="replace"))
             continue
         if not isinstance(obj, dict):
-            yield input_reject(source, lineno, STAGE, "not_an_object",
+            yield input_reject(source, lineno, STAGE, "not_an_object", derive_id(source, place),
                                error=f"a JSON {type(obj).__name__}, not an object", value=obj)
             continue
         yield jsonl_record(obj, source, lineno, fields, place)
 
 
-def numbered_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]:
+def numbered_lines(stream: BinaryIO,
+                   arrays: bool = False) -> Iterator[tuple[int, int | str, bytes]]:
     """The JSONL lines of a stream as (line number, place, bytes), the place being what a record
-    without an id has its id derived from: its line. A JSON array of objects is read as such lines
-    (json_array_lines)."""
+    without an id has its id derived from: its line. With `arrays`, a JSON array of objects is read
+    as such lines (json_array_lines)."""
     peek = getattr(stream, "peek", None)
-    if peek and _JSON_ARRAY.match(peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES]):
+    if arrays and peek and _JSON_ARRAY.match(peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES]):
         return json_array_lines(stream)
     return ((lineno, lineno, line) for lineno, line in enumerate(stream, 1))
 
@@ -386,7 +397,9 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
             # an element that stops, well or badly, near the end of it is parsed again with more.
             near_end = open_string or stop >= len(text) - _CUT_MARGIN
             if near_end and not eof and len(text) - pos <= _MAX_ELEMENT_CHARS:
-                block = stream.read(_READ_BYTES)
+                # As much again as the element has so far: a large one is parsed a few times,
+                # not once per block.
+                block = stream.read(max(_READ_BYTES, 2 * (len(text) - pos)))
                 text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
                 continue
             if end is None:
@@ -416,18 +429,18 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
 
 
 def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap,
-                 place: int | str | None = None) -> dict:
-    """place: where the record sits in its source, from which an id is derived when it has none
-    (default: its line)."""
+                 place: int | str) -> dict:
+    """place: where the record sits in its source (numbered_lines), from which an id is derived
+    when it has none."""
     text = obj.pop(fields.text, None)
     if not isinstance(text, str) or not text.strip():
-        return input_reject(source, lineno, STAGE, "no_text",
+        return input_reject(source, lineno, STAGE, "no_text", derive_id(source, place),
                             error=f"no text in field {fields.text!r}", record=obj)
     rec_id = obj.pop(fields.id, None)
     title = obj.pop(fields.title, "")
     meta = obj.pop("meta", None)
     record = new_record(
-        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, place or lineno),
+        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, place),
         source=obj.pop("source", None) or source,
         title="" if title is None else title if isinstance(title, str) else str(title),
         text=text,

@@ -178,6 +178,28 @@ def test_a_one_line_array_cut_anywhere_by_the_reads_gives_every_record(zhclean, 
     assert len({r["id"] for r in result.records}) == len(records)
 
 
+def test_rejects_of_elements_sharing_a_line_are_named_apart(zhclean, tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text('[{"text": ""}, {"text": "  "}, [1], {"text": "好"}]', encoding="utf-8")
+    rejects = tmp_path / "r.rejects.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert result.exit_code == 1
+    dropped = read_jsonl(rejects)
+    assert [r["reason"] for r in dropped] == ["no_text", "no_text", "not_an_object"]
+    assert [r["id"] for r in dropped] == [derive_id(str(path), f"[{k}]") for k in range(3)]
+    assert result.records[0]["id"] == derive_id(str(path), "[3]")
+
+
+def test_a_jsonl_file_is_lines_whatever_its_first_line_holds(zhclean, tmp_path):
+    path = tmp_path / "batch.jsonl"
+    path.write_text('[{"text": "%s"}]\n{"id": "b", "text": "%s"}\n' % (SIMP[0], SIMP[1]),
+                    encoding="utf-8")
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", path, "--rejects", rejects)
+    assert [r["id"] for r in result.records] == ["b"]
+    assert [(r["input_line"], r["reason"]) for r in read_jsonl(rejects)] == [(1, "not_an_object")]
+
+
 def test_an_array_cut_short_is_reported_after_its_records(zhclean, tmp_path):
     path = tmp_path / "cut.json"
     path.write_text(json.dumps([{"id": "a", "text": SIMP[0]}], ensure_ascii=False)[:-1] + ",\n",
