@@ -88,14 +88,14 @@ def detect(data: bytes, declared: str | None = None) -> str:
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    sample = data[:65536]
     try:
         data.decode("utf-8")
-        if not _looks_like_utf16_ascii(data[:65536]):  # which is valid UTF-8 too
+        if not _looks_like_utf16_ascii(sample):  # which is valid UTF-8 too
             return "utf-8"
     except UnicodeDecodeError:
         pass
     declared = normalize_name(declared)
-    sample = data[:65536]
     scored = []
     for rank, name in enumerate(dict.fromkeys(c for c in (declared, "utf-8", *CANDIDATES) if c)):
         text = sample.decode(name, errors="replace")

@@ -228,8 +228,8 @@ def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
 def _lookahead(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
     head = b""
     # An opening bracket alone does not tell a JSON array from a text beginning `[快讯]`.
-    while len(head) < 8 or not head.lstrip(_LEADING_SPACE) or \
-            _ARRAY_OPENING.fullmatch(head.lstrip(_LEADING_SPACE)):
+    while len(head) < 8 or not (start := head.lstrip(_LEADING_SPACE)) or \
+            _ARRAY_OPENING.fullmatch(start):
         data = stream.read1(1 << 16)
         if not data:
             break
@@ -365,8 +365,15 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
     to report; an array cut short raises EOFError, as a truncated compressed file does."""
     decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode  # bad bytes kept
     scan = json.JSONDecoder().raw_decode
-    text = decode(stream.read(_READ_BYTES)).lstrip("\ufeff")
-    pos, lineno, element_no, eof = 0, 1, 0, False
+
+    def more(kept: str, size: int = _READ_BYTES) -> tuple[str, bool]:
+        """What is kept of the text and the next block of the stream; whether it has ended."""
+        block = stream.read(size)
+        return kept + decode(block, final=not block), not block
+
+    text, eof = more("")
+    text = text.lstrip("\ufeff")
+    pos, lineno, element_no = 0, 1, 0
     expect = "["  # then an element or "]", then "," or "]", then nothing
     while True:
         while pos < len(text) and text[pos] in " \t\r\n":
@@ -377,8 +384,7 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
                 if expect != "end":
                     raise EOFError(f"the JSON array ends at line {lineno} without its closing ]")
                 return
-            block = stream.read(_READ_BYTES)
-            text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
+            (text, eof), pos = more(text[pos:]), 0
             continue
         char = text[pos]
         if expect == "[" and char == "[":
@@ -399,8 +405,7 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
             if near_end and not eof and len(text) - pos <= _MAX_ELEMENT_CHARS:
                 # As much again as the element has so far: a large one is parsed a few times,
                 # not once per block.
-                block = stream.read(max(_READ_BYTES, 2 * (len(text) - pos)))
-                text, pos, eof = text[pos:] + decode(block, final=not block), 0, not block
+                (text, eof), pos = more(text[pos:], max(_READ_BYTES, 2 * (len(text) - pos))), 0
                 continue
             if end is None:
                 break
@@ -421,9 +426,7 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
             lineno += 1
         if eof:
             break
-        block = stream.read(_READ_BYTES)
-        pending += decode(block, final=not block)
-        eof = not block
+        pending, eof = more(pending)
     if pending:
         yield lineno, lineno, pending.encode("utf-8", "surrogateescape")
 
