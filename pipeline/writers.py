@@ -12,7 +12,6 @@ import lzma
 import os
 import stat
 import sys
-import tempfile
 from typing import BinaryIO
 
 
@@ -46,18 +45,28 @@ class JsonlWriter:
             self._open(open(self.path, "wb"))
         else:
             self._target = os.path.realpath(self.path)
-            self._open(self._create())
+            try:
+                self._open(self._create())
+            except BaseException:  # a stop signal too: __exit__ will not run to remove the file
+                if self._tmp:
+                    _unlink_if_there(self._tmp)
+                raise
         return self
 
     def _create(self) -> BinaryIO:
-        """The file written until the run succeeds (self._tmp): a temporary file beside the
-        target."""
-        try:
-            fd, self._tmp = tempfile.mkstemp(prefix=".zhclean-", suffix=".tmp",
-                                             dir=os.path.dirname(self._target))
-        except OSError as e:  # named as the user named it, not as the temporary file
-            raise OSError(e.errno, e.strerror, self.path) from None
-        return os.fdopen(fd, "wb", buffering=1 << 16)
+        """The file written until the run succeeds (self._tmp): a new temporary file beside the
+        target, named before it is made, so that a stop at any moment knows what to remove."""
+        while True:
+            self._tmp = os.path.join(os.path.dirname(self._target),
+                                     f".zhclean-{os.urandom(6).hex()}.tmp")
+            try:
+                fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as e:  # named as the user named it, not as the temporary file
+                self._tmp = None
+                raise OSError(e.errno, e.strerror, self.path) from None
+            return os.fdopen(fd, "wb", buffering=1 << 16)
 
     def _publish(self) -> None:
         """The finished file, renamed onto the target."""
@@ -127,6 +136,13 @@ class JsonlWriter:
         os.unlink(self._tmp)
         if failure:
             raise failure
+
+
+def _unlink_if_there(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def compressing(file: BinaryIO, name: str) -> BinaryIO:

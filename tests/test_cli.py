@@ -12,6 +12,7 @@ import pytest
 import zstandard
 
 from conftest import SAMPLES, read_jsonl
+from pipeline import writers
 from pipeline.writers import JsonlWriter
 
 SEED = SAMPLES / "seed_lstm.txt"
@@ -99,6 +100,19 @@ def test_failed_write_leaves_no_file_behind(tmp_path):
         with JsonlWriter(str(target)) as out:
             out.write({"id": "1", "text": "半写"})
             raise RuntimeError("killed mid-run")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_stop_while_the_file_is_opened_leaves_no_file_behind(tmp_path, monkeypatch):
+    """A signal can end a run inside __enter__, after the temporary file is made (cron's SIGTERM
+    while the rejects file opens); __exit__ does not run then."""
+    def stopped(file, name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writers, "compressing", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        with JsonlWriter(str(tmp_path / "out.jsonl.gz")):
+            pass
     assert os.listdir(tmp_path) == []
 
 
