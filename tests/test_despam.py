@@ -318,7 +318,8 @@ GATE_LINES = [
 def test_pattern_gates_never_skip_a_pattern_that_matches(stage, line):
     for patterns in [stage.boilerplate, *stage.hints.values()]:
         every = next((p for p in patterns.patterns if p.pattern.search(line)), None)
-        assert patterns.first_match(line) is every
+        found = patterns.first_match(line)
+        assert (found[0] if found else None) is every
 
 
 @pytest.mark.parametrize("text, terms", [
@@ -331,3 +332,56 @@ def test_lexicon_takes_the_longest_term_at_each_place(stage, text, terms):
     assert stage.lexicon.hits(text) == terms
     lines = text.split("\n")
     assert stage.lexicon.hits_per_line(lines) == [stage.lexicon.hits(line) for line in lines]
+
+
+# Hong Kong news (CityU, SIGHAN 2005), each paragraph one line, with the site's hotline footer
+# glued to the end of the second paragraph as a crawler joins them.
+HK_NEWS = [
+    "露宿者炎夏避暑 社工派蚊香",
+    "有外展社工稱，露宿者日間多到商場等冷氣場所避暑，流連至晚上11、12時，才用紙皮在公園外"
+    "「打地鋪」，他們早已「練得一身銅皮鐵骨」，徹夜被蚊叮也習以為常，但社工在炎夏仍會頻頻給他們"
+    "派發蚊香。",
+    "基督教關懷無家者協會的外展社工，過去一直有探訪李鄭屋遊樂場外的露宿者，該會總幹事賴淑芬說，"
+    "該處的露宿者只有數人，且流動性很大。暖流熱線 電話：29908688",
+]
+
+
+def test_a_footer_inside_an_article_paragraph_never_costs_the_paragraph(stage):
+    record, rejects = run(stage, "\n".join(HK_NEWS))
+    assert record is not None and record["text"].split("\n") == HK_NEWS
+    assert rejects == []
+
+
+@pytest.mark.parametrize("line", [
+    "正因为完全依赖于游戏，这家公司的收入在过去三年里增长了一倍。",
+    "正因為完全依賴於遊戲，這家公司的收入在過去三年裡增長了一倍。",
+])
+def test_utf8_decoded_as_gbk_or_big5_is_mojibake_and_the_text_itself_is_not(stage, line):
+    gbk = line.encode("utf-8").decode("gb18030", errors="replace")
+    big5 = line.encode("utf-8").decode("big5", errors="replace")
+    assert reasons(stage, [gbk]) == ["mojibake"]
+    assert reasons(stage, [big5]) == ["mojibake"]
+    assert reasons(stage, [line]) == [None]
+
+
+@pytest.mark.parametrize("line,residue", [
+    ("-", True), ("***", True), ("  •", True), ("{% endhint %}", True), ("![]()", True),
+    ("}", False), ("----", False), ("->", False), ("—— 完 ——", False),
+])
+def test_lone_marks_are_residue_but_code_and_rules_written_by_authors_stay(line, residue):
+    assert despam.is_html_residue(line) is residue
+
+
+def test_the_model_names_its_evidence(stage):
+    seed_chrome = ["LSTM之父:我也是注意力之父!1991年就發表線性復雜度", "", BODY_TRAD, "",
+                   "相關文章", "馬斯克xAI首個大模型Grok開源", "谷歌發布Gemini 2.0"]
+    decisions = stage.decide(seed_chrome)
+    assert [d.reason for d in decisions[:4]] == [None, "blank", None, "blank"]
+    assert all("p(noise)" in d.evidence for d in decisions if d.reason is None)
+    assert [d.reason for d in decisions[4:]] == ["boilerplate"] * 3
+
+
+def test_a_broken_model_row_names_file_and_line(tmp_path):
+    (tmp_path / "despam_model.tsv").write_text("# weights\n1\tbias\tnot-a-number\t0\t0\t0\n")
+    with pytest.raises(RuleError, match=r"despam_model.tsv:2"):
+        despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from re import _constants as sre_constants, _parser as sre_parse
 
 import opencc
@@ -17,11 +17,15 @@ import regex
 
 from pipeline.records import field_reject, line_reject, record_reject
 from pipeline.rules import PATTERN_TIMEOUT_SECONDS, RuleLine, Rules, compile_pattern, parse_number
+from pipeline.stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
+                                          page_features)
 
 NAME = "despam"
 BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
 # Kinds that are evidence for [near_chrome] only and never drop a line by themselves.
 HINT_KINDS = ("hint", "channel")
+# What the rules decide alone; every other line is weighed by the model.
+CERTAIN = ("blank", "html", "mojibake")
 
 # Markup left by a stripped page: tags only, or a lone ? • | left where an element was.
 _TAG = regex.compile(r"<[^<>]*>|<[a-z][a-z0-9]*\s[^<>]*$|\[\[\d+\]\]|\[email(?:&#160;|\s)protected\]",
@@ -45,9 +49,19 @@ _NOT_COUNTED = regex.compile(r"[^\p{Han}\p{L}\p{N}]+")
 _PUNCTUATION = regex.compile(r"\p{P}")
 # Characters of Latin-1 read as UTF-8 (GBK bytes decoded as Latin-1): Ëã·¨»úÖÆµü
 _MOJIBAKE = re.compile(r"[\u00a1-\u00ff]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
+# The share of characters that may be lost (bytes dropped by a page or a crawler) in text that
+# is still taken for UTF-8 misread as GBK or Big5.
+MISREAD_MAX_LOST = 0.3
+# Fewer characters than this re-encode to valid UTF-8 by chance too often to tell.
+MISREAD_MIN_CHARS = 16
 _TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
 # Discuz-style anti-copy watermark: "8 i# r- S9 m& E8 C" (tokens of two characters mixing a letter
 # or digit with a symbol).
+# Template and markdown residue: {% hint %}, {{ var }}, ![](image.png), data: URIs of images.
+_TEMPLATE_RESIDUE = regex.compile(r"^\s*(?:\{%.*%\}|\{\{.*\}\}|!\[[^\]]*\]\([^)]*\))\s*$|"
+                                  r"data:image/|s3://crabby-images/")
+_RESIDUE_MARKS = "?？•·|｜-*"
 _WATERMARK_TOKEN = regex.compile(r"^(?:[a-z0-9][^\w\s]|[^\w\s][a-z0-9])$", regex.I)
 
 
@@ -64,6 +78,7 @@ class Decision:
     reason: str | None  # None: kept as content
     score: float = 0.0
     evidence: str = ""
+    zone: str = ""  # the page-zone rule that marked the line as chrome (evidence for the model)
 
 
 @dataclass(frozen=True)
@@ -204,6 +219,7 @@ class Despammer:
         self.boilerplate = PatternSet([p for p in patterns if p.kind not in HINT_KINDS])
         self.hints = {kind: PatternSet([p for p in patterns if p.kind == kind])
                       for kind in HINT_KINDS}
+        self.model = LinearModel.load(rules)
         t = rules.toml("despam.toml")
         self.t = {f"{section}.{key}": value for section, table in t.items()
                   for key, value in table.items()}
@@ -219,8 +235,12 @@ class Despammer:
 
     def spam_evidence(self, normalised: str, hits: list[str]) -> tuple[float, str, bool]:
         """(score, evidence, is_spam) from lexicon hits, their coverage and the segment structure."""
+        score, evidence, spam, _ = self.spam_measures(normalised, hits)
+        return score, evidence, spam
+
+    def spam_measures(self, normalised: str, hits: list[str]) -> tuple[float, str, bool, LineEvidence]:
         if not hits:
-            return 0.0, "", False
+            return 0.0, "", False, LineEvidence()
         text = compact(normalised)
         weights = [self.lexicon.weights[term] for term in hits]
         score = sum(weights)
@@ -246,38 +266,55 @@ class Despammer:
             not _PUNCTUATION.search(normalised) and \
             len(distinct) >= self.t["spam.stuffed_min_distinct_terms"] and \
             coverage >= self.t["spam.stuffed_min_coverage"] and score >= self.t["spam.stuffed_min_score"]
-        return score, evidence, long_list or stuffed or \
+        spam = long_list or stuffed or \
             (enough and (coverage >= self.t["spam.min_coverage"] or listed))
+        return score, evidence, spam, LineEvidence(score, strong, coverage, share, spam)
 
     def chrome_kind(self, normalised: str) -> tuple[str | None, str]:
+        kind, where, _ = self.chrome_match(normalised)
+        return kind, where
+
+    def chrome_match(self, normalised: str) -> tuple[str | None, str, float]:
+        """The first boilerplate.txt pattern found on the line: its kind, file:line and the share
+        of the line the match covers."""
         if len(compact(normalised)) > self.t["boilerplate.max_chars"]:
-            return None, ""
-        p = self.boilerplate.first_match(normalised)
-        return (p.kind, f"{p.row.path.name}:{p.row.lineno}") if p else (None, "")
+            return None, "", 0.0
+        found = self.boilerplate.first_match(normalised)
+        if not found:
+            return None, "", 0.0
+        p, match = found
+        return p.kind, f"{p.row.path.name}:{p.row.lineno}", \
+            len(match[0]) / max(len(normalised), 1)
 
     def classify(self, line: str, normalised: str, index: int = 0,
                  hits: list[str] | None = None) -> Decision:
-        """The decision for a line on its own (kind of chrome in evidence for the zones);
+        """The rules' decision for a line on its own (kind of chrome in evidence for the zones);
         `hits` are the lexicon's hits on the line when the caller has them already."""
+        return self._rule_line(line, normalised, index, hits)[0]
+
+    def _rule_line(self, line: str, normalised: str, index: int,
+                   hits: list[str] | None) -> tuple[Decision, LineEvidence]:
         if not line.strip():
-            return Decision(index, line, "blank")
+            return Decision(index, line, "blank"), LineEvidence()
         if is_html_residue(line):
-            return Decision(index, line, "html")
+            return Decision(index, line, "html"), LineEvidence()
         if is_mojibake(line):
-            return Decision(index, line, "mojibake")
+            return Decision(index, line, "mojibake"), LineEvidence()
         if hits is None:
             hits = self.lexicon.hits(compact(normalised))
-        score, evidence, spam = self.spam_evidence(normalised, hits)
-        if spam:
-            return Decision(index, line, "spam_title", score, evidence)
-        kind, where = self.chrome_kind(normalised)
+        score, evidence, spam, measures = self.spam_measures(normalised, hits)
+        kind, where, covered = self.chrome_match(normalised)
         if kind:
-            return Decision(index, line, "boilerplate", score, f"{kind} {where}")
-        if is_repeated_header(normalised):
-            return Decision(index, line, "boilerplate", score, "repeated segments")
-        if is_scrambled_watermark(line):
-            return Decision(index, line, "boilerplate", score, "anti-copy watermark")
-        return Decision(index, line, None, score, evidence)
+            measures = replace(measures, pattern_kind=kind, pattern_coverage=covered)
+        if spam:
+            return Decision(index, line, "spam_title", score, evidence), measures
+        if kind:
+            return Decision(index, line, "boilerplate", score, f"{kind} {where}"), measures
+        if is_repeated_header(normalised) or is_scrambled_watermark(line):
+            why = "repeated segments" if is_repeated_header(normalised) else "anti-copy watermark"
+            return Decision(index, line, "boilerplate", score, why), \
+                replace(measures, pattern_kind="shape", pattern_coverage=1.0)
+        return Decision(index, line, None, score, evidence), measures
 
     # ---- a page ----
 
@@ -285,17 +322,45 @@ class Despammer:
         return self.decide_normalised(lines, self.normaliser.lines(lines))
 
     def decide_normalised(self, lines: list[str], normalised: list[str]) -> list[Decision]:
+        """The rules decide what they are sure of: blank lines, markup residue, mojibake, spam
+        titles by the lexicon and chrome a pattern covers; the model decides every other line."""
+        rules, features = self.evidence(lines, normalised)
+        if sum(map(bool, features)) < self.t["model.min_lines"]:
+            return rules  # a headline or two: no page around them to weigh
+        probabilities = self.model.predict(features)
+        return [self._weigh(rule, f, p) if model_decides(rule, f) else rule
+                for rule, f, p in zip(rules, features, probabilities)]
+
+    def evidence(self, lines: list[str], normalised: list[str]
+                 ) -> tuple[list[Decision], list[dict[str, float]]]:
+        """The rules' decision for every line, and every line's features for the model."""
         page = Page(normalised, self.t["head.paragraph_chars"])
         hits = self.lexicon.hits_per_line(page.compact)
-        decisions = [self.classify(line, norm, i, line_hits)
-                     for i, (line, norm, line_hits) in enumerate(zip(lines, normalised, hits))]
+        ruled = [self._rule_line(line, norm, i, line_hits)
+                 for i, (line, norm, line_hits) in enumerate(zip(lines, normalised, hits))]
+        decisions = [d for d, _ in ruled]
         self._menus(decisions, page)
         self._head_zone(decisions, page)
         self._teasers(decisions, page)
         self._near_chrome(decisions, page)
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
-        return decisions
+        measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
+        return decisions, page_features(lines, normalised, page.compact, measures,
+                                        self.t["head.paragraph_chars"])
+
+    def _weigh(self, rule: Decision, features: dict[str, float], p: list[float]) -> Decision:
+        noise = 1.0 - p[0]
+        rules = f"; rules: {rule.reason} {rule.evidence}".rstrip() if rule.reason else ""
+        if p[0] >= self.t["model.min_content_probability"]:
+            return Decision(rule.index, rule.text, None, noise, f"p(noise) {noise:.2f}{rules}")
+        label = LABELS[max(range(1, len(LABELS)), key=lambda c: p[c])]
+        if label == "boilerplate" and "paragraph" in features:
+            # A paragraph of sentences is never taken for chrome on the model's word alone.
+            return Decision(rule.index, rule.text, None, noise, f"p(noise) {noise:.2f}, a "
+                            f"paragraph{rules}")
+        why = contributions(self.model.weights["1"], features, label)
+        return Decision(rule.index, rule.text, label, noise, f"p(noise) {noise:.2f}: {why}{rules}")
 
     def _menus(self, decisions: list[Decision], page: Page) -> None:
         """A row of short unpunctuated words above the article is the site's menu."""
@@ -304,7 +369,7 @@ class Despammer:
             normalised = page.normalised[d.index]
             if d.reason is None and self._is_menu(normalised.split(" ")) and \
                     not _SENTENCE_END.search(normalised):
-                decisions[d.index] = _zone(d, "menu of short words")
+                decisions[d.index] = _zone(d, "menu of short words", "menu")
 
     def _is_menu(self, words: list[str]) -> bool:
         lengths = [len(w) for w in words]
@@ -332,7 +397,7 @@ class Despammer:
             teaser = _NOT_COUNTED.sub("", teaser)
             after = [page.counted(j) for j in below]
             if any("".join(after[m:]).startswith(teaser) for m in range(len(after))):
-                decisions[i] = _zone(decisions[i], "repeats the opening of the article")
+                decisions[i] = _zone(decisions[i], "repeats the opening of the article", "teaser")
 
     def _repeats(self, decisions: list[Decision], page: Page) -> None:
         """The page's title shown three times or more (in widgets, share boxes): every showing
@@ -342,7 +407,7 @@ class Despammer:
         showings = [i for i in kept if title and page.normalised[i] == title]
         if len(showings) >= self.t["repeat.min_times"]:
             for i in showings[1:]:
-                decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times")
+                decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times", "title_repeat")
 
     def _near_chrome(self, decisions: list[Decision], page: Page) -> None:
         """Short lines above the first paragraph that sit next to chrome (site names, taglines, ads,
@@ -363,7 +428,7 @@ class Despammer:
             beside = (k > 0 and noise[shown[k - 1]], k + 1 < len(shown) and noise[shown[k + 1]])
             score, why = self._chrome_score(page, i, beside)
             if score >= self.t["near_chrome.min_score"]:
-                decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}")
+                decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}", "near_chrome")
 
     @staticmethod
     def _likely_titles(head: list[int], above: list[Decision], page: Page) -> set[str]:
@@ -400,7 +465,7 @@ class Despammer:
         for d in decisions[:anchor]:
             text = page.compact[d.index]
             if d.reason is None and len(text) <= self.t["head.max_chars"] and "。" not in text:
-                decisions[d.index] = _zone(d, "above the site navigation")
+                decisions[d.index] = _zone(d, "above the site navigation", "head")
 
     def _tail_zone(self, decisions: list[Decision], page: Page) -> None:
         in_article = in_tail = False
@@ -412,7 +477,7 @@ class Despammer:
             elif in_tail and d.reason is None:
                 teaser = page.normalised[d.index].endswith(("...", "…")) and len(text) <= max_chars
                 if teaser or self._is_short_phrase(text, max_chars):
-                    decisions[d.index] = _zone(d, "after the end of the article")
+                    decisions[d.index] = _zone(d, "after the end of the article", "tail")
                 else:
                     in_tail = False
             in_article = in_article or (d.reason is None and page.paragraph[d.index])
@@ -507,15 +572,15 @@ class PatternSet:
         self._first_chars = re.compile("[" + "".join(map(re.escape, self.by_char)) + "]"
                                        if self.by_char else r"(?!)")
 
-    def first_match(self, normalised: str) -> BoilerplatePattern | None:
+    def first_match(self, normalised: str) -> tuple[BoilerplatePattern, regex.Match] | None:
         mask = self._candidates(normalised)
         while mask:
             i = (mask & -mask).bit_length() - 1  # the lowest bit: patterns stay in order
             mask &= mask - 1
             p = self.patterns[i]
             try:
-                if p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
-                    return p
+                if match := p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
+                    return p, match
             except TimeoutError:
                 raise p.row.error(f"pattern took more than {PATTERN_TIMEOUT_SECONDS} s on "
                                   f"{normalised[:60]!r}") from None
@@ -667,24 +732,63 @@ def _item(op, av, sequence, char_set) -> frozenset[str] | None:
     return None
 
 
-def _zone(d: Decision, where: str) -> Decision:
-    return Decision(d.index, d.text, "boilerplate", d.score, where)
+def model_decides(rule: Decision, features: dict[str, float]) -> bool:
+    """Lines the rules keep, and paragraphs a chrome pattern matched only a part of (a footer
+    glued to an article paragraph must not cost the paragraph)."""
+    if rule.reason is None:
+        return True
+    return rule.reason == "boilerplate" and "paragraph" in features and \
+        any(name.startswith("pattern_") and name.endswith("_part") for name in features)
+
+
+def _zone(d: Decision, where: str, zone: str) -> Decision:
+    return Decision(d.index, d.text, "boilerplate", d.score, where, zone)
 
 
 def is_html_residue(line: str) -> bool:
-    """Tags and what a stripped element leaves (a lone ? • |), but not code such as `#include <x>`."""
+    """Tags and what a stripped element leaves (a lone ? • | - ***, template tags, image data),
+    but not code such as `#include <x>`."""
+    if _TEMPLATE_RESIDUE.search(line):
+        return True
     if "<" in line or "[" in line:  # where every tag starts
         without_tags, n = _TAG.subn("", line)
         if n:
             return not without_tags.strip(" \t?•·|1234567890.")
-    return not line.strip(_SPACE_CHARS + "?？•·|｜") and bool(line.strip())
+    # A lone mark left where an element was (? • | - ***); longer rules (----) and code (}) stay.
+    stripped = line.strip(_SPACE_CHARS)
+    return bool(stripped) and len(stripped) <= 3 and not stripped.strip(_RESIDUE_MARKS)
 
 
 def is_mojibake(line: str) -> bool:
-    if not _MOJIBAKE.search(line):  # the common case, told by one scan
+    """Bytes decoded with the wrong codec: GBK or Big5 read as Latin-1 (Ëã·¨»úÖÆ), UTF-8 read as
+    GBK (姝ｅ洜涓哄畬), or text whose bytes were largely replaced as unreadable (甇����銝箏)."""
+    if _MOJIBAKE.search(line):
+        text = line.replace(" ", "")
+        if len(text) >= 8 and len(_MOJIBAKE.findall(text)) >= 0.4 * len(text):
+            return True
+    # Bytes a decoder could not read at all, replaced by U+FFFD.
+    if line.count("\ufffd") >= max(3, MISREAD_MAX_LOST * len(line)):
+        return True
+    return is_misread_utf8(line)
+
+
+def is_misread_utf8(line: str) -> bool:
+    """UTF-8 decoded as GB18030 or Big5: encoded back in that codec, the line's non-ASCII text
+    is UTF-8 again, but for the few characters a lost byte spoils. Real Chinese text almost
+    never is (about 80 % of it fails to decode)."""
+    runs = _NON_ASCII_RUN.findall(line)
+    chars = sum(map(len, runs))
+    if chars < MISREAD_MIN_CHARS:
         return False
-    text = line.replace(" ", "")
-    return len(text) >= 8 and len(_MOJIBAKE.findall(text)) >= 0.4 * len(text)
+    for codec in ("gb18030", "big5"):
+        try:
+            data = "".join(runs).encode(codec)
+        except UnicodeEncodeError:
+            continue
+        text = data.decode("utf-8", errors="replace")
+        if text.count("\ufffd") <= MISREAD_MAX_LOST * len(text):
+            return True
+    return False
 
 
 def is_repeated_header(normalised: str) -> bool:

@@ -1,0 +1,277 @@
+"""The evidence despam weighs for each line, and the learnt model that weighs it.
+
+Every line gets named features that hold on any site: its shape (length, script shares, sentence
+punctuation, `key: value` fields, dates, URLs, phone numbers, rows of short words joined by `|` or
+spaces), its place relative to the article body (the longest run of sentence-like lines), its
+repetition on the page, its neighbours, and the hand-written rules' evidence (lexicon weights,
+boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
+which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
+the probability of each label; a second regression reads those of the line and of its neighbours
+(stage 2), which smooths a decision over the lines around it. The weights are data,
+rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import regex
+
+from pipeline.rules import RuleError, Rules, parse_number
+
+# LinearModel.probabilities is written out for these four.
+LABELS = ("content", "spam_title", "html", "boilerplate")
+
+_SENTENCE_END = regex.compile(r"[。!?;]")
+_CLAUSE = regex.compile(r"[,，、:]")
+_HAN = regex.compile(r"\p{Han}")
+_LATIN = regex.compile(r"[a-z]")
+_DIGIT = regex.compile(r"\d")
+_SYMBOL = regex.compile(r"[\p{P}\p{S}]")
+_KEY_VALUE = regex.compile(r"(?:^|\s)[\p{Han}a-z]{1,6}\s?:\s?\S")
+_DATE = regex.compile(r"\d{4}\s?[-/.年]\s?\d{1,2}\s?[-/.月]\s?\d{1,2}|\d{1,2}月\d{1,2}日")
+_TIME = regex.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
+_URL = regex.compile(r"https?://|www\.|\.(?:com|cn|net|org|html?|php)\b")
+_EMAIL = regex.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PHONE = regex.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|400-?\d{3}-?\d{4}|\d{8})(?!\d)")
+_COUNTER = regex.compile(r"\(\d+\)|\d+\s?(?:次|人|条|赞|阅读|浏览|评论|回复|分享|收藏)")
+_DIGITS = regex.compile(r"\d+")
+# Features that mean something else above the article, inside it, below it or on a page without
+# one: each is also given crossed with the line's place (e.g. "after*len_le30").
+_BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
+             "date", "time", "short_word_row", "repeated", "bars", "url", "counter")
+
+
+@dataclass(frozen=True)
+class LineEvidence:
+    """What the hand-written rules found on one line (despam.py fills it)."""
+    spam_score: float = 0.0  # sum of lexicon weights of the hits
+    strong_hits: int = 0
+    coverage: float = 0.0  # share of the line's letters the hits cover
+    spam_segment_share: float = 0.0
+    rule_spam: bool = False  # the lexicon thresholds of despam.toml say spam_title
+    pattern_kind: str = ""  # the boilerplate.txt kind that matched, "" when none
+    pattern_coverage: float = 0.0  # the share of the line the match covers
+    zone: str = ""  # the page-zone rule that marks the line as chrome, "" when none
+
+
+def _share(pattern: regex.Pattern, text: str, length: int) -> float:
+    return len(pattern.findall(text)) / length if length else 0.0
+
+
+def shape_features(normalised: str, compact: str) -> dict[str, float]:
+    """The line's own shape, on its normalised view (NFKC, Simplified, lower case)."""
+    n = len(compact)
+    f: dict[str, float] = {"bias": 1.0, "len_log": math.log1p(n) / 6}
+    for limit in (4, 12, 30):
+        if n <= limit:
+            f[f"len_le{limit}"] = 1.0
+    for limit in (80, 200):
+        if n >= limit:
+            f[f"len_ge{limit}"] = 1.0
+    f["han"] = _share(_HAN, compact, n)
+    f["latin"] = _share(_LATIN, compact, n)
+    f["digit"] = _share(_DIGIT, compact, n)
+    f["symbol"] = _share(_SYMBOL, compact, n)
+    if _SENTENCE_END.search(normalised):
+        f["sentence_end"] = 1.0
+        if _SENTENCE_END.match(compact[-1:]) or compact.endswith(("…", "...", "\"", "”")):
+            f["ends_sentence"] = 1.0
+    if _CLAUSE.search(normalised):
+        f["clause_punct"] = 1.0
+    if bars := normalised.count("|"):
+        f["bars"] = min(bars, 4) / 4
+    if unders := normalised.count("_"):
+        f["underscores"] = min(unders, 4) / 4
+    if ">" in normalised or "»" in normalised or "::" in normalised:
+        f["breadcrumb_sep"] = 1.0
+    words = normalised.split(" ")
+    if len(words) >= 3 and max(map(len, words)) <= 6 and "sentence_end" not in f:
+        f["short_word_row"] = 1.0
+    if fields := len(_KEY_VALUE.findall(normalised)):
+        f["key_value"] = 1.0
+        if fields >= 2:
+            f["key_values"] = 1.0
+        if _KEY_VALUE.match(normalised):
+            f["starts_key_value"] = 1.0
+    for name, pattern in (("date", _DATE), ("time", _TIME), ("url", _URL), ("email", _EMAIL),
+                          ("phone", _PHONE), ("counter", _COUNTER)):
+        if pattern.search(normalised):
+            f[name] = 1.0
+    return f
+
+
+def rule_features(e: LineEvidence) -> dict[str, float]:
+    f: dict[str, float] = {}
+    if e.spam_score:
+        f["spam_score"] = min(e.spam_score, 6.0) / 6
+        f["spam_strong"] = min(e.strong_hits, 3) / 3
+        f["spam_coverage"] = e.coverage
+        f["spam_segments"] = e.spam_segment_share
+    if e.rule_spam:
+        f["rule_spam"] = 1.0
+    if e.pattern_kind:
+        most = e.pattern_coverage >= 0.5
+        f[f"pattern_{e.pattern_kind}_{'most' if most else 'part'}"] = 1.0
+    if e.zone:
+        f[f"zone_{e.zone}"] = 1.0
+    return f
+
+
+def _masked(compact: str) -> str:
+    return _DIGITS.sub("0", compact)
+
+
+def page_features(lines: list[str], normalised: list[str], compact: list[str],
+                  evidence: list[LineEvidence], paragraph_chars: int) -> list[dict[str, float]]:
+    """The features of every line of a page (blank lines get none: they are decided as blank)."""
+    count = len(lines)
+    shown = [i for i in range(count) if lines[i].strip()]
+    own = {i: shape_features(normalised[i], compact[i]) | rule_features(evidence[i]) for i in shown}
+    for i in shown:
+        if "sentence_end" in own[i] and len(compact[i]) >= paragraph_chars:
+            own[i]["paragraph"] = 1.0
+    sentence = {i: "sentence_end" in own[i] and len(compact[i]) >= paragraph_chars // 3
+                for i in shown}
+    start, end = _body(shown, sentence, compact)
+    masked = [_masked(compact[i]) for i in shown]
+    times = {m: masked.count(m) for m in set(masked)} if len(shown) < 400 else None
+    features: list[dict[str, float]] = [{} for _ in range(count)]
+    for k, i in enumerate(shown):
+        f = dict(own[i])
+        f["position"] = i / max(count - 1, 1)
+        if k == 0:
+            f["first_line"] = 1.0
+        if start is None:
+            place = "no_body"
+        elif k < start:
+            place = "before_body"
+            f["body_distance"] = math.log1p(start - k) / 3
+        elif k > end:
+            place = "after_body"
+            f["body_distance"] = math.log1p(k - end) / 3
+        else:
+            place = "in_body"
+        f[place] = 1.0
+        if start is not None and k == start - 1:
+            f["just_above_body"] = 1.0
+        repeated = times[masked[k]] if times is not None else 1
+        if repeated >= 2 and len(compact[i]) >= 2:
+            f["repeated"] = 1.0
+            if repeated >= 3:
+                f["repeated_3"] = 1.0
+        for side, j in (("prev", k - 1), ("next", k + 1)):
+            if 0 <= j < len(shown):
+                other = own[shown[j]]
+                if sentence[shown[j]]:
+                    f[f"{side}_sentence"] = 1.0
+                if "rule_spam" in other:
+                    f[f"{side}_rule_spam"] = 1.0
+                if any(name.startswith("pattern_") and name.endswith("_most")
+                       and "hint" not in name and "channel" not in name for name in other):
+                    f[f"{side}_pattern"] = 1.0
+                if "len_le12" in other:
+                    f[f"{side}_short"] = 1.0
+            else:
+                f[f"{side}_none"] = 1.0
+        for name in _BY_PLACE:
+            if name in f:
+                f[f"{place}*{name}"] = 1.0
+        for name in [n for n in f if n.startswith("pattern_")]:
+            f[f"{place}*{name}"] = 1.0
+        features[i] = f
+    return features
+
+
+def _body(shown: list[int], sentence: dict[int, bool], compact: list[str]) -> tuple[int | None, int]:
+    """The article body: the run of shown lines (indices into `shown`) holding the most text of
+    sentence-like lines, where up to two other lines may sit between two sentence-like ones."""
+    best, best_chars = (None, -1), 0
+    run_start, last, chars = None, -10, 0
+    for k, i in enumerate(shown):
+        if not sentence[i]:
+            continue
+        if run_start is None or k - last > 3:
+            run_start, chars = k, 0
+        chars += len(compact[i])
+        last = k
+        if chars > best_chars:
+            best, best_chars = (run_start, k), chars
+    return best
+
+
+class LinearModel:
+    """Softmax regression weights per feature and label, read from a TSV of
+    stage <TAB> feature <TAB> weight per label (LABELS order)."""
+
+    def __init__(self, weights: dict[str, dict[str, list[float]]], source: str = ""):
+        self.weights = weights  # stage ("1", "2") -> feature -> weights per label
+        self.source = source
+
+    @classmethod
+    def load(cls, rules: Rules, name: str = "despam_model.tsv") -> "LinearModel":
+        weights: dict[str, dict[str, list[float]]] = {"1": {}, "2": {}}
+        source = ""
+        for row in rules.table(name, 2 + len(LABELS), 2 + len(LABELS)):
+            stage, feature, *values = row.fields
+            if stage not in weights:
+                raise row.error(f"stage must be 1 or 2, found {stage!r}")
+            weights[stage][feature] = [parse_number(row, v) for v in values]
+            source = str(row.path)
+        if not weights["1"] or not weights["2"]:
+            raise RuleError(f"{name}: no model weights in {', '.join(map(str, rules.dirs))}")
+        return cls(weights, source)
+
+    @staticmethod
+    def probabilities(weights: dict[str, list[float]], features: dict[str, float]) -> list[float]:
+        # Written out for the four labels: the hottest loop of despam.
+        s0 = s1 = s2 = s3 = 0.0
+        for name, value in features.items():
+            w = weights.get(name)
+            if w is not None:
+                s0 += w[0] * value
+                s1 += w[1] * value
+                s2 += w[2] * value
+                s3 += w[3] * value
+        top = max(s0, s1, s2, s3)
+        e0, e1, e2, e3 = (math.exp(s0 - top), math.exp(s1 - top), math.exp(s2 - top),
+                          math.exp(s3 - top))
+        total = e0 + e1 + e2 + e3
+        return [e0 / total, e1 / total, e2 / total, e3 / total]
+
+    def predict(self, features: list[dict[str, float]]) -> list[list[float] | None]:
+        """Stage 1 then stage 2 for every line of a page (None where a line has no features)."""
+        first = [self.probabilities(self.weights["1"], f) if f else None for f in features]
+        return [self.probabilities(self.weights["2"], f) if f else None
+                for f in smoothing_features(first)]
+
+
+def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]]:
+    """Stage 2's input: a line's stage-1 probabilities, its shown neighbours' and the mean over
+    the three shown lines either side."""
+    shown = [i for i, p in enumerate(first) if p is not None]
+    out: list[dict[str, float]] = [{} for _ in first]
+    for k, i in enumerate(shown):
+        f = {"bias": 1.0}
+        for c, label in enumerate(LABELS[1:], 1):
+            f[f"own_{label}"] = first[i][c]
+            for side, j in (("prev", k - 1), ("next", k + 1)):
+                if 0 <= j < len(shown):
+                    f[f"{side}_{label}"] = first[shown[j]][c]
+            window = [first[shown[j]][c] for j in range(max(k - 3, 0), min(k + 4, len(shown)))
+                      if j != k]
+            if window:
+                f[f"around_{label}"] = sum(window) / len(window)
+        out[i] = f
+    return out
+
+
+def contributions(weights: dict[str, list[float]], features: dict[str, float], label: str,
+                  top: int = 4) -> str:
+    """The features that pushed a line most towards `label` against content (for explain)."""
+    c = LABELS.index(label)
+    scored = [(value * (weights[name][c] - weights[name][0]), name)
+              for name, value in features.items() if name in weights and name != "bias"]
+    scored.sort(reverse=True)
+    return " ".join(f"{name}{'+' if s >= 0 else ''}{s:.1f}" for s, name in scored[:top] if s > 0)
+

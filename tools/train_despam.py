@@ -1,0 +1,173 @@
+"""Train despam's line model (rules/despam_model.tsv) on labelled pages.
+
+    python tools/train_despam.py PAGES_DIR [PAGES_DIR ...] > rules/despam_model.tsv
+
+PAGES_DIR holds raw/NNNN.txt, raw/NNNN.meta.json (its `domain` is the page's site) and
+labels/NNNN.jsonl, as ../shared/data/pages and benchmarks/data/pages do. Each page is read and
+converted as `zhclean run` does, the despam stage computes every line's features (the shipped
+rules give their evidence), and two softmax regressions are fitted (numpy, full batch, L2):
+stage 1 on the features, stage 2 on the stage-1 probabilities of each line and its neighbours,
+taken from models that did not see the line's site (grouped folds), as at run time on a new site.
+The threshold on p(content) that keeps `--keep` of the content lines the model decides (stage 2,
+held-out sites) is
+printed on stderr: it belongs in despam.toml [model] min_content_probability.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.readers import read_inputs
+from pipeline.records import Reject
+from pipeline.stages import Settings, build_stages
+from pipeline.stages.despam import CERTAIN, model_decides
+from pipeline.stages.despam_model import LABELS, LinearModel, smoothing_features
+
+L2 = 1e-3
+STEPS = 1500
+FOLDS = 5
+
+
+@dataclass
+class Page:
+    name: str
+    site: str
+    features: list[dict[str, float]]  # per line; {} for lines the rules decide alone
+    labels: list[str]
+    by_model: list[bool]  # the lines the model decides at run time (the rest, the rules)
+
+
+def load_pages(dirs: list[Path], stages=None) -> list[Page]:
+    convert, despam = stages or build_stages(("convert", "despam"), Settings())
+    pages = []
+    for pages_dir in dirs:
+        for label_path in sorted((pages_dir / "labels").glob("*.jsonl")):
+            raw = pages_dir / "raw" / f"{label_path.stem}.txt"
+            meta = raw.with_suffix(".meta.json")
+            site = json.loads(meta.read_text())["domain"] if meta.is_file() else raw.stem
+            labels = [json.loads(line)["label"] for line in label_path.read_text().splitlines()
+                      if line.strip()]
+            records = [r for r in read_inputs((str(raw),)) if not isinstance(r, Reject)]
+            if not records:
+                continue
+            record, _ = convert(records[0])
+            lines = record["text"].split("\n")
+            if len(lines) != len(labels):
+                print(f"{raw}: {len(lines)} lines, {len(labels)} labels; skipped", file=sys.stderr)
+                continue
+            rules, features = despam.evidence(lines, despam.normaliser.lines(lines))
+            by_model = [model_decides(rule, f) for rule, f in zip(rules, features)]
+            features = [{} if rule.reason in CERTAIN else f for rule, f in zip(rules, features)]
+            pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, labels, by_model))
+    return pages
+
+
+def fold_of(site: str, folds: int = FOLDS) -> int:
+    """A stable split of sites into folds (the same on every run and machine)."""
+    return zlib.crc32(site.encode("utf-8")) % folds
+
+
+def fit(rows: list[dict[str, float]], labels: list[str]) -> dict[str, list[float]]:
+    """Softmax regression by full-batch Adam: weights per feature name and label."""
+    names = sorted({name for row in rows for name in row})
+    index = {name: j for j, name in enumerate(names)}
+    x = np.zeros((len(rows), len(names)))
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            x[i, index[name]] = value
+    y = np.zeros((len(rows), len(LABELS)))
+    y[np.arange(len(rows)), [LABELS.index(label) for label in labels]] = 1.0
+    w = np.zeros((len(names), len(LABELS)))
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    rate, beta1, beta2 = 0.05, 0.9, 0.999
+    for step in range(1, STEPS + 1):
+        scores = x @ w
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = x.T @ (p - y) / len(rows) + L2 * w
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad * grad
+        w -= rate * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + 1e-8)
+    return {name: [round(float(value), 4) for value in w[j]] for name, j in index.items()}
+
+
+def decided(pages: list[Page]) -> tuple[list[dict[str, float]], list[str]]:
+    rows, labels = [], []
+    for page in pages:
+        for f, label in zip(page.features, page.labels):
+            if f and label != "blank":
+                rows.append(f)
+                labels.append(label)
+    return rows, labels
+
+
+def stage_two_rows(pages: list[Page], stage_one: dict[str, list[float]]
+                   ) -> tuple[list[dict[str, float]], list[str], list[bool]]:
+    rows, labels, by_model = [], [], []
+    for page in pages:
+        first = [LinearModel.probabilities(stage_one, f) if f else None for f in page.features]
+        for f, label, model in zip(smoothing_features(first), page.labels, page.by_model):
+            if f and label != "blank":
+                rows.append(f)
+                labels.append(label)
+                by_model.append(model)
+    return rows, labels, by_model
+
+
+def train(pages: list[Page], keep: float = 0.998) -> tuple[LinearModel, float]:
+    """The model, and the p(content) threshold that keeps `keep` of content on unseen sites."""
+    stage_one = fit(*decided(pages))
+    # Stage 2 learns from stage-1 probabilities of models that did not see the page's site.
+    rows, labels, by_model = [], [], []
+    for k in range(FOLDS):
+        held = [p for p in pages if fold_of(p.site) == k]
+        seen = [p for p in pages if fold_of(p.site) != k]
+        if held and seen:
+            r, lab, model = stage_two_rows(held, fit(*decided(seen)))
+            rows += r
+            labels += lab
+            by_model += model
+    stage_two = fit(rows, labels)
+    # The threshold keeps `keep` of the content lines the model decides.
+    content = sorted(LinearModel.probabilities(stage_two, r)[0]
+                     for r, label, model in zip(rows, labels, by_model)
+                     if label == "content" and model)
+    threshold = content[int((1 - keep) * len(content))] if content else 0.5
+    return LinearModel({"1": stage_one, "2": stage_two}), round(min(threshold, 0.5), 3)
+
+
+def write_model(model: LinearModel, out, note: str) -> None:
+    out.write("# despam's line model: stage <TAB> feature <TAB> a weight per label ("
+              + ", ".join(LABELS) + ").\n")
+    out.write("# Stage 1 reads a line's features (pipeline/stages/despam_model.py); stage 2 the\n"
+              "# stage-1 probabilities of the line and its neighbours. Generated by\n"
+              f"# tools/train_despam.py {note}; retrain rather than edit.\n")
+    for stage in ("1", "2"):
+        for name, weights in sorted(model.weights[stage].items()):
+            out.write("\t".join([stage, name, *(f"{w:g}" for w in weights)]) + "\n")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pages", type=Path, nargs="+")
+    parser.add_argument("--keep", type=float, default=0.998,
+                        help="share of content lines to keep on held-out sites (threshold)")
+    args = parser.parse_args()
+    pages = load_pages(args.pages)
+    model, threshold = train(pages, args.keep)
+    sites = len({p.site for p in pages})
+    write_model(model, sys.stdout, f"on {len(pages)} pages from {sites} sites")
+    print(f"{len(pages)} pages, {sites} sites; min_content_probability = {threshold}",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
