@@ -94,8 +94,11 @@ def evaluate_page(pages: Path, label_path: Path, stages: list) -> PageResult | N
 def report(title: str, results: list[PageResult], show: int, missed: bool) -> None:
     removed, right, total = Counter(), Counter(), Counter()
     losses = []
+    copies = 0  # content lines dropped whose text the kept lines hold (a summary, a title again)
     for page in results:
         lost = []
+        kept_text = letters("".join(page.lines[i] for i in range(len(page.labels))
+                                    if i not in page.dropped))
         for i, label in enumerate(page.labels):
             total[label] += 1
             if i in page.dropped:
@@ -103,6 +106,7 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
                 right[label] += page.dropped[i] == label
                 if label == "content":
                     lost.append((i, page.dropped[i]))
+                    copies += bool(letters(page.lines[i])) and letters(page.lines[i]) in kept_text
         if lost:
             losses.append((len(lost) / page.labels.count("content"), page, lost))
     sites = len({page.site for page in results})
@@ -114,7 +118,8 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
                   f"with the right reason {right[label] / n:7.2%}")
     kept = total["content"] - removed["content"]
     print(f"  {'content':12} {total['content']:5} lines  kept    "
-          f"{kept / max(total['content'], 1):7.2%}")
+          f"{kept / max(total['content'], 1):7.2%}  (text kept, copies of kept lines aside: "
+          f"{(kept + copies) / max(total['content'], 1):.2%})")
     print("pages whose content lost most:")
     for share, page, lost in sorted(losses, key=lambda x: x[0], reverse=True)[:show]:
         lines = ", ".join(f"{i}:{reason}" for i, reason in lost[:8])
@@ -126,6 +131,10 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
                 print(f"      {i}: {page.lines[i][:120]}")
     if missed:
         print_missed(results)
+
+
+def letters(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 def print_missed(results: list[PageResult]) -> None:

@@ -26,6 +26,11 @@ BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
 HINT_KINDS = ("hint", "channel")
 # What the rules decide alone; every other line is weighed by the model.
 CERTAIN = ("blank", "html", "mojibake")
+# Zone rules that are evidence for the model, not decisions: a row of short words above the
+# article is as often the article's own (a byline, a download list) on sites the rules were not
+# written on. (A summary repeating the opening, or the title shown a third time, stays a rule:
+# dropping a copy loses nothing.)
+MODEL_ZONES = ("menu",)
 
 # Markup left by a stripped page: tags only, or a lone ? • | left where an element was.
 _TAG = regex.compile(r"<[^<>]*>|<[a-z][a-z0-9]*\s[^<>]*$|\[\[\d+\]\]|\[email(?:&#160;|\s)protected\]",
@@ -733,12 +738,11 @@ def _item(op, av, sequence, char_set) -> frozenset[str] | None:
 
 
 def model_decides(rule: Decision, features: dict[str, float]) -> bool:
-    """Lines the rules keep, and paragraphs a chrome pattern matched only a part of (a footer
-    glued to an article paragraph must not cost the paragraph)."""
-    if rule.reason is None:
+    """Lines the rules keep, lines only a weak zone rule marks, and paragraphs a chrome pattern
+    matched only a part of (a footer glued to an article paragraph must not cost the paragraph)."""
+    if rule.reason is None or rule.zone in MODEL_ZONES:
         return True
-    return rule.reason == "boilerplate" and "paragraph" in features and \
-        any(name.startswith("pattern_") and name.endswith("_part") for name in features)
+    return rule.reason == "boilerplate" and "paragraph" in features and "pattern_part" in features
 
 
 def _zone(d: Decision, where: str, zone: str) -> Decision:

@@ -13,20 +13,23 @@ rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import regex
 
 from pipeline.rules import RuleError, Rules, parse_number
+from pipeline.stages.normalize import HAN
 
 # LinearModel.probabilities is written out for these four.
 LABELS = ("content", "spam_title", "html", "boilerplate")
 
-_SENTENCE_END = regex.compile(r"[。!?;]")
-_CLAUSE = regex.compile(r"[,，、:]")
-_HAN = regex.compile(r"\p{Han}")
-_LATIN = regex.compile(r"[a-z]")
-_DIGIT = regex.compile(r"\d")
+# Plain character classes in the standard library's engine, which runs them faster.
+_SENTENCE_END = re.compile(r"[。!?;]")
+_CLAUSE = re.compile(r"[,，、:]")
+_HAN = re.compile(f"[{HAN}]")
+_LATIN = re.compile(r"[a-z]")
+_DIGIT = re.compile(r"\d")
 _SYMBOL = regex.compile(r"[\p{P}\p{S}]")
 _KEY_VALUE = regex.compile(r"(?:^|\s)[\p{Han}a-z]{1,6}\s?:\s?\S")
 _DATE = regex.compile(r"\d{4}\s?[-/.年]\s?\d{1,2}\s?[-/.月]\s?\d{1,2}|\d{1,2}月\d{1,2}日")
@@ -35,7 +38,14 @@ _URL = regex.compile(r"https?://|www\.|\.(?:com|cn|net|org|html?|php)\b")
 _EMAIL = regex.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PHONE = regex.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|400-?\d{3}-?\d{4}|\d{8})(?!\d)")
 _COUNTER = regex.compile(r"\(\d+\)|\d+\s?(?:次|人|条|赞|阅读|浏览|评论|回复|分享|收藏)")
+# What each needs in the line before it is worth a search.
+_SIGNALS = (("date", _DATE, "0"), ("time", _TIME, "0"), ("phone", _PHONE, "0"),
+            ("counter", _COUNTER, "0"), ("url", _URL, "."), ("email", _EMAIL, "@"))
 _DIGITS = regex.compile(r"\d+")
+# Lines up to this long get their character pairs as features (chrome is short; paragraphs would
+# only add topic words).
+WORDS_MAX_CHARS = 40
+SHAPE_CHARS = 100
 # Features that mean something else above the article, inside it, below it or on a page without
 # one: each is also given crossed with the line's place (e.g. "after*len_le30").
 _BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
@@ -55,24 +65,34 @@ class LineEvidence:
     zone: str = ""  # the page-zone rule that marks the line as chrome, "" when none
 
 
-def _share(pattern: regex.Pattern, text: str, length: int) -> float:
-    return len(pattern.findall(text)) / length if length else 0.0
+def _share(pattern, text: str) -> float:
+    return (len(text) - len(pattern.sub("", text))) / len(text) if text else 0.0
 
 
 def shape_features(normalised: str, compact: str) -> dict[str, float]:
-    """The line's own shape, on its normalised view (NFKC, Simplified, lower case)."""
+    """The line's own shape, on its normalised view (NFKC, Simplified, lower case). Shares and
+    patterns are read from the first SHAPE_CHARS characters: a long line is a paragraph whatever
+    its tail holds, and the cost of a line stays bounded."""
     n = len(compact)
+    if n > SHAPE_CHARS:
+        normalised, compact = normalised[:SHAPE_CHARS], compact[:SHAPE_CHARS]
     f: dict[str, float] = {"bias": 1.0, "len_log": math.log1p(n) / 6}
+    if n <= WORDS_MAX_CHARS:
+        # The words of chrome are much the same on every site (登录, 评论, 返回, 上一篇, read
+        # more): the character pairs of a short line, digits masked, each a feature.
+        masked = _DIGITS.sub("0", compact)
+        for k in range(len(masked) - 1):
+            f["w:" + masked[k:k + 2]] = 1.0
     for limit in (4, 12, 30):
         if n <= limit:
             f[f"len_le{limit}"] = 1.0
     for limit in (80, 200):
         if n >= limit:
             f[f"len_ge{limit}"] = 1.0
-    f["han"] = _share(_HAN, compact, n)
-    f["latin"] = _share(_LATIN, compact, n)
-    f["digit"] = _share(_DIGIT, compact, n)
-    f["symbol"] = _share(_SYMBOL, compact, n)
+    f["han"] = _share(_HAN, compact)
+    f["latin"] = _share(_LATIN, compact)
+    f["digit"] = _share(_DIGIT, compact)
+    f["symbol"] = _share(_SYMBOL, compact)
     if _SENTENCE_END.search(normalised):
         f["sentence_end"] = 1.0
         if _SENTENCE_END.match(compact[-1:]) or compact.endswith(("…", "...", "\"", "”")):
@@ -94,9 +114,9 @@ def shape_features(normalised: str, compact: str) -> dict[str, float]:
             f["key_values"] = 1.0
         if _KEY_VALUE.match(normalised):
             f["starts_key_value"] = 1.0
-    for name, pattern in (("date", _DATE), ("time", _TIME), ("url", _URL), ("email", _EMAIL),
-                          ("phone", _PHONE), ("counter", _COUNTER)):
-        if pattern.search(normalised):
+    has = {"0": f["digit"] > 0, ".": "." in normalised, "@": "@" in normalised}
+    for name, pattern, needs in _SIGNALS:
+        if has[needs] and pattern.search(normalised):
             f[name] = 1.0
     return f
 
@@ -113,6 +133,10 @@ def rule_features(e: LineEvidence) -> dict[str, float]:
     if e.pattern_kind:
         most = e.pattern_coverage >= 0.5
         f[f"pattern_{e.pattern_kind}_{'most' if most else 'part'}"] = 1.0
+        if not most:
+            f["pattern_part"] = 1.0
+        elif e.pattern_kind not in ("hint", "channel"):
+            f["pattern_chrome"] = 1.0  # a chrome pattern covering most of the line
     if e.zone:
         f[f"zone_{e.zone}"] = 1.0
     return f
@@ -167,8 +191,7 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
                     f[f"{side}_sentence"] = 1.0
                 if "rule_spam" in other:
                     f[f"{side}_rule_spam"] = 1.0
-                if any(name.startswith("pattern_") and name.endswith("_most")
-                       and "hint" not in name and "channel" not in name for name in other):
+                if "pattern_chrome" in other:
                     f[f"{side}_pattern"] = 1.0
                 if "len_le12" in other:
                     f[f"{side}_short"] = 1.0
@@ -177,8 +200,10 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         for name in _BY_PLACE:
             if name in f:
                 f[f"{place}*{name}"] = 1.0
-        for name in [n for n in f if n.startswith("pattern_")]:
-            f[f"{place}*{name}"] = 1.0
+        if evidence[i].pattern_kind:
+            for name in ("pattern_part", "pattern_chrome"):
+                if name in f:
+                    f[f"{place}*{name}"] = 1.0
         features[i] = f
     return features
 
@@ -249,21 +274,30 @@ class LinearModel:
 def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]]:
     """Stage 2's input: a line's stage-1 probabilities, its shown neighbours' and the mean over
     the three shown lines either side."""
-    shown = [i for i, p in enumerate(first) if p is not None]
+    probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
+    shown = [i for i, p in enumerate(first) if p is not None]
+    last = len(probs) - 1
     for k, i in enumerate(shown):
         f = {"bias": 1.0}
-        for c, label in enumerate(LABELS[1:], 1):
-            f[f"own_{label}"] = first[i][c]
-            for side, j in (("prev", k - 1), ("next", k + 1)):
-                if 0 <= j < len(shown):
-                    f[f"{side}_{label}"] = first[shown[j]][c]
-            window = [first[shown[j]][c] for j in range(max(k - 3, 0), min(k + 4, len(shown)))
-                      if j != k]
+        own = probs[k]
+        prev = probs[k - 1] if k > 0 else None
+        after = probs[k + 1] if k < last else None
+        window = probs[max(k - 3, 0):k] + probs[k + 1:k + 4]
+        for c, (own_key, prev_key, next_key, around_key) in enumerate(_SMOOTHING_KEYS, 1):
+            f[own_key] = own[c]
+            if prev is not None:
+                f[prev_key] = prev[c]
+            if after is not None:
+                f[next_key] = after[c]
             if window:
-                f[f"around_{label}"] = sum(window) / len(window)
+                f[around_key] = sum(p[c] for p in window) / len(window)
         out[i] = f
     return out
+
+
+_SMOOTHING_KEYS = [(f"own_{label}", f"prev_{label}", f"next_{label}", f"around_{label}")
+                   for label in LABELS[1:]]
 
 
 def contributions(weights: dict[str, list[float]], features: dict[str, float], label: str,
