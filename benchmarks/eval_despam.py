@@ -170,8 +170,9 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
     """Each fold's pages scored by a model trained on the other folds' sites only."""
     despam = stages[-1][1]
     converting = [stage for name, stage in stages if name == "convert"]
-    pages = train_despam.load_pages(dirs, (converting[0] if converting else
-                                            build_stages(("convert",), Settings())[0], despam))
+    pages = train_despam.load_pages(dirs, (converting[0] if converting else None, despam),
+                                    with_convert=bool(converting))
+    shipped = despam.model, despam.t["model.min_content_probability"]
     results: dict[Path, list[PageResult]] = {d: [] for d in dirs}
     for k in range(folds):
         seen = [p for p in pages if train_despam.fold_of(p.site, folds) != k]
@@ -185,6 +186,7 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
                 if train_despam.fold_of(site, folds) == k and \
                         (r := evaluate_page(pages_dir, label_path, stages)):
                     results[pages_dir].append(r)
+    despam.model, despam.t["model.min_content_probability"] = shipped
     report(f"cross-validated by site ({folds} folds), all: ", sum(results.values(), []), show,
            missed)
     for pages_dir, part in results.items():
@@ -236,6 +238,8 @@ def main() -> None:
     args = parser.parse_args()
     stages = named_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
+    if args.cross_validate is not None and args.cross_validate < 2:
+        parser.error("--cross-validate needs at least 2 folds")
     if args.cross_validate:
         cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed)
     else:

@@ -6,6 +6,7 @@ same key override it (later files win). A broken rule gives a RuleError naming f
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -136,9 +137,12 @@ def compile_pattern(row: RuleLine, pattern: str, flags: int = 0) -> regex.Patter
 
 def parse_number(row: RuleLine, value: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise row.error(f"expected a number, found {value!r}") from None
+    if not math.isfinite(number):
+        raise row.error(f"expected a finite number, found {value!r}")
+    return number
 
 
 def _deep_merge(into: dict, other: dict) -> None:

@@ -365,8 +365,11 @@ def test_utf8_decoded_as_gbk_or_big5_is_mojibake_and_the_text_itself_is_not(stag
 
 
 @pytest.mark.parametrize("line,residue", [
-    ("-", True), ("***", True), ("  •", True), ("{% endhint %}", True), ("![]()", True),
-    ("}", False), ("----", False), ("->", False), ("—— 完 ——", False),
+    ("-", True), ("  •", True), ("||||", True), ("？？？", True), ("![]()", True),
+    ('<image>data:image/png;base64,iVBORw0KGgo" alt', True),
+    ("}", False), (" *", False), ("--", False), ("***", False), ("----", False), ("->", False),
+    ("{{ message }}", False), ("—— 完 ——", False),
+    ("也可以写 data:image/png;base64 的图片地址嵌入页面，适合小图标。", False),
 ])
 def test_lone_marks_are_residue_but_code_and_rules_written_by_authors_stay(line, residue):
     assert despam.is_html_residue(line) is residue
@@ -381,7 +384,25 @@ def test_the_model_names_its_evidence(stage):
     assert [d.reason for d in decisions[4:]] == ["boilerplate"] * 3
 
 
-def test_a_broken_model_row_names_file_and_line(tmp_path):
-    (tmp_path / "despam_model.tsv").write_text("# weights\n1\tbias\tnot-a-number\t0\t0\t0\n")
+@pytest.mark.parametrize("row", ["1\tbias\tnot-a-number\t0\t0\t0", "1\tbias\tnan\t0\t0\t0",
+                                 "3\tbias\t1\t0\t0\t0"])
+def test_a_broken_model_row_names_file_and_line(tmp_path, row):
+    (tmp_path / "despam_model.tsv").write_text(f"# weights\n{row}\n2\tbias\t1\t0\t0\t0\n")
     with pytest.raises(RuleError, match=r"despam_model.tsv:2"):
+        despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+
+
+def test_a_users_model_replaces_the_shipped_one_whole(tmp_path):
+    # A model that keeps everything: were it merged with the shipped weights, they would still
+    # drop the chrome below the article.
+    (tmp_path / "despam_model.tsv").write_text("1\tbias\t5\t0\t0\t0\n2\tbias\t5\t0\t0\t0\n")
+    stage = despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+    assert set(stage.model.weights["1"]) == {"bias"}
+    assert all(d.reason in (None, "blank") for d in stage.decide(HK_NEWS + ["", "分享", "回页首"]))
+
+
+@pytest.mark.parametrize("setting", ["min_content_probability = 1.5", "min_lines = 2.5"])
+def test_model_settings_out_of_range_are_rule_errors(tmp_path, setting):
+    (tmp_path / "despam.toml").write_text(f"[model]\n{setting}\n")
+    with pytest.raises(RuleError, match=r"despam.toml: \[model\]"):
         despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))

@@ -95,16 +95,20 @@ def test_a_second_run_on_a_locked_state_stops_with_its_own_status(zhclean, corpu
 
 def test_processes_forked_by_a_run_do_not_hold_its_lock(tmp_path):
     """A killed run's --jobs workers outlive it by the chunk they hold: the next run must not
-    find the state locked by them."""
+    find the state locked by them. (The run dies once its worker is running, as a run's workers
+    are; a worker killed mid-fork, before its hooks ran, is not what this checks.)"""
     db = str(tmp_path / "s.db")
     run_then_die = (
         "import os, signal, time\n"
         "from pipeline.state import State\n"
         f"state = State({db!r})\n"
+        "ready = os.pipe()\n"
         "worker = os.fork()\n"
         "if worker == 0:\n"
+        "    os.write(ready[1], b'.')\n"  # a worker at work: past the fork and its hooks
         "    time.sleep(30)\n"
         "    os._exit(0)\n"
+        "os.read(ready[0], 1)\n"
         f"open({str(tmp_path / 'worker')!r}, 'w').write(str(worker))\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n")
     dead = subprocess.run([sys.executable, "-c", run_then_die], cwd=tempfile.gettempdir())

@@ -1,6 +1,6 @@
 """Train despam's line model (rules/despam_model.tsv) on labelled pages.
 
-    python tools/train_despam.py PAGES_DIR [PAGES_DIR ...] > rules/despam_model.tsv
+    python tools/train_despam.py PAGES_DIR [PAGES_DIR ...] -o rules/despam_model.tsv
 
 PAGES_DIR holds raw/NNNN.txt, raw/NNNN.meta.json (its `domain` is the page's site) and
 labels/NNNN.jsonl, as ../shared/data/pages and benchmarks/data/pages do. Each page is read and
@@ -9,9 +9,10 @@ rules give their evidence), and two softmax regressions are fitted (numpy, full-
 features seen on fewer than MIN_SITES sites left out):
 stage 1 on the features, stage 2 on the stage-1 probabilities of each line and its neighbours,
 taken from models that did not see the line's site (grouped folds), as at run time on a new site.
-The threshold on p(content) that keeps `--keep` of the content lines the model decides (stage 2,
-held-out sites) is
-printed on stderr: it belongs in despam.toml [model] min_content_probability.
+The threshold on p(content) that keeps `--keep` of the content lines the model decides (stage 2
+on the stage-1 probabilities of models that did not see the site) is printed on stderr: it belongs
+in despam.toml [model] min_content_probability. The model file is written when training is done
+(the features are computed with the model in place, so it is never emptied first).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import numpy as np
 from pipeline.readers import read_inputs
 from pipeline.records import Reject
 from pipeline.stages import Settings, build_stages
-from pipeline.stages.despam import CERTAIN, model_decides
+from pipeline.stages.despam import model_decides, model_inputs
 from pipeline.stages.despam_model import LABELS, LinearModel, smoothing_features
 
 L2 = 1e-3
@@ -45,7 +46,9 @@ class Page:
     by_model: list[bool]  # the lines the model decides at run time (the rest, the rules)
 
 
-def load_pages(dirs: list[Path], stages=None) -> list[Page]:
+def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list[Page]:
+    """The labelled pages with every line's features; converted first as `zhclean run` does
+    (with_convert), or as they are, as `zhclean despam` sees raw text."""
     convert, despam = stages or build_stages(("convert", "despam"), Settings())
     pages = []
     for pages_dir in dirs:
@@ -58,14 +61,14 @@ def load_pages(dirs: list[Path], stages=None) -> list[Page]:
             records = [r for r in read_inputs((str(raw),)) if not isinstance(r, Reject)]
             if not records:
                 continue
-            record, _ = convert(records[0])
+            record = convert(records[0])[0] if with_convert else records[0]
             lines = record["text"].split("\n")
             if len(lines) != len(labels):
                 print(f"{raw}: {len(lines)} lines, {len(labels)} labels; skipped", file=sys.stderr)
                 continue
             rules, features = despam.evidence(lines, despam.normaliser.lines(lines))
             by_model = [model_decides(rule, f) for rule, f in zip(rules, features)]
-            features = [{} if rule.reason in CERTAIN else f for rule, f in zip(rules, features)]
+            features = model_inputs(rules, features)
             pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, labels, by_model))
     return pages
 
@@ -175,13 +178,18 @@ def write_model(model: LinearModel, out, note: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pages", type=Path, nargs="+")
+    parser.add_argument("-o", "--output", type=Path, required=True,
+                        help="the model file to write (rules/despam_model.tsv)")
     parser.add_argument("--keep", type=float, default=0.998,
                         help="share of content lines to keep on held-out sites (threshold)")
     args = parser.parse_args()
     pages = load_pages(args.pages)
     model, threshold = train(pages, args.keep)
     sites = len({p.site for p in pages})
-    write_model(model, sys.stdout, f"on {len(pages)} pages from {sites} sites")
+    partial = args.output.with_name(args.output.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as out:
+        write_model(model, out, f"on {len(pages)} pages from {sites} sites")
+    partial.replace(args.output)
     print(f"{len(pages)} pages, {sites} sites; min_content_probability = {threshold}",
           file=sys.stderr)
     return 0

@@ -16,7 +16,8 @@ import opencc
 import regex
 
 from pipeline.records import field_reject, line_reject, record_reject
-from pipeline.rules import PATTERN_TIMEOUT_SECONDS, RuleLine, Rules, compile_pattern, parse_number
+from pipeline.rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compile_pattern,
+                            parse_number)
 from pipeline.stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
                                           page_features)
 
@@ -24,7 +25,8 @@ NAME = "despam"
 BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
 # Kinds that are evidence for [near_chrome] only and never drop a line by themselves.
 HINT_KINDS = ("hint", "channel")
-# What the rules decide alone; every other line is weighed by the model.
+# What the rules decide about the line alone, so that the model neither weighs it nor reads it
+# as a neighbour (see model_inputs); the model_decides rules are the other decisions it leaves.
 CERTAIN = ("blank", "html", "mojibake")
 # Zone rules that are evidence for the model, not decisions: a row of short words above the
 # article is as often the article's own (a byline, a download list) on sites the rules were not
@@ -61,12 +63,11 @@ MISREAD_MAX_LOST = 0.3
 # Fewer characters than this re-encode to valid UTF-8 by chance too often to tell.
 MISREAD_MIN_CHARS = 16
 _TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
+# An empty markdown image ![](x.png), or a line that is an image's data: URI (after any tags).
+_IMAGE_RESIDUE = regex.compile(r"\s*(?:!\[\]\([^)]*\)\s*$|(?:<[^<>]*>\s*)*data:image/)")
+_RESIDUE_MARKS = _SPACE_CHARS + "?？•·|｜"
 # Discuz-style anti-copy watermark: "8 i# r- S9 m& E8 C" (tokens of two characters mixing a letter
 # or digit with a symbol).
-# Template and markdown residue: {% hint %}, {{ var }}, ![](image.png), data: URIs of images.
-_TEMPLATE_RESIDUE = regex.compile(r"^\s*(?:\{%.*%\}|\{\{.*\}\}|!\[[^\]]*\]\([^)]*\))\s*$|"
-                                  r"data:image/|s3://crabby-images/")
-_RESIDUE_MARKS = "?？•·|｜-*"
 _WATERMARK_TOKEN = regex.compile(r"^(?:[a-z0-9][^\w\s]|[^\w\s][a-z0-9])$", regex.I)
 
 
@@ -228,6 +229,13 @@ class Despammer:
         t = rules.toml("despam.toml")
         self.t = {f"{section}.{key}": value for section, table in t.items()
                   for key, value in table.items()}
+        threshold, min_lines = self.t["model.min_content_probability"], self.t["model.min_lines"]
+        if not 0 <= threshold <= 1:
+            raise RuleError(f"despam.toml: [model] min_content_probability must be from 0 to 1, "
+                            f"found {threshold!r}")
+        if not isinstance(min_lines, int) or min_lines < 1:
+            raise RuleError(f"despam.toml: [model] min_lines must be a whole number of at least "
+                            f"1, found {min_lines!r}")
 
     @staticmethod
     def _boilerplate_pattern(row: RuleLine) -> BoilerplatePattern:
@@ -238,12 +246,10 @@ class Despammer:
 
     # ---- one line ----
 
-    def spam_evidence(self, normalised: str, hits: list[str]) -> tuple[float, str, bool]:
-        """(score, evidence, is_spam) from lexicon hits, their coverage and the segment structure."""
-        score, evidence, spam, _ = self.spam_measures(normalised, hits)
-        return score, evidence, spam
-
-    def spam_measures(self, normalised: str, hits: list[str]) -> tuple[float, str, bool, LineEvidence]:
+    def spam_measures(self, normalised: str, hits: list[str]
+                      ) -> tuple[float, str, bool, LineEvidence]:
+        """(score, evidence, is_spam, measures) from lexicon hits, their coverage and the
+        segment structure."""
         if not hits:
             return 0.0, "", False, LineEvidence()
         text = compact(normalised)
@@ -274,10 +280,6 @@ class Despammer:
         spam = long_list or stuffed or \
             (enough and (coverage >= self.t["spam.min_coverage"] or listed))
         return score, evidence, spam, LineEvidence(score, strong, coverage, share, spam)
-
-    def chrome_kind(self, normalised: str) -> tuple[str | None, str]:
-        kind, where, _ = self.chrome_match(normalised)
-        return kind, where
 
     def chrome_match(self, normalised: str) -> tuple[str | None, str, float]:
         """The first boilerplate.txt pattern found on the line: its kind, file:line and the share
@@ -315,8 +317,9 @@ class Despammer:
             return Decision(index, line, "spam_title", score, evidence), measures
         if kind:
             return Decision(index, line, "boilerplate", score, f"{kind} {where}"), measures
-        if is_repeated_header(normalised) or is_scrambled_watermark(line):
-            why = "repeated segments" if is_repeated_header(normalised) else "anti-copy watermark"
+        repeated = is_repeated_header(normalised)
+        if repeated or is_scrambled_watermark(line):
+            why = "repeated segments" if repeated else "anti-copy watermark"
             return Decision(index, line, "boilerplate", score, why), \
                 replace(measures, pattern_kind="shape", pattern_coverage=1.0)
         return Decision(index, line, None, score, evidence), measures
@@ -328,8 +331,10 @@ class Despammer:
 
     def decide_normalised(self, lines: list[str], normalised: list[str]) -> list[Decision]:
         """The rules decide what they are sure of: blank lines, markup residue, mojibake, spam
-        titles by the lexicon and chrome a pattern covers; the model decides every other line."""
+        titles by the lexicon, chrome a pattern matched and the zone rules; the model decides
+        the rest (see model_decides)."""
         rules, features = self.evidence(lines, normalised)
+        features = model_inputs(rules, features)
         if sum(map(bool, features)) < self.t["model.min_lines"]:
             return rules  # a headline or two: no page around them to weigh
         probabilities = self.model.predict(features)
@@ -737,6 +742,13 @@ def _item(op, av, sequence, char_set) -> frozenset[str] | None:
     return None
 
 
+def model_inputs(rules: list[Decision], features: list[dict[str, float]]
+                 ) -> list[dict[str, float]]:
+    """The features the model reads: none for the lines the rules decide alone (CERTAIN), at
+    run time as in training."""
+    return [{} if rule.reason in CERTAIN else f for rule, f in zip(rules, features)]
+
+
 def model_decides(rule: Decision, features: dict[str, float]) -> bool:
     """Lines the rules keep, lines only a weak zone rule marks, and paragraphs a chrome pattern
     matched only a part of (a footer glued to an article paragraph must not cost the paragraph)."""
@@ -750,17 +762,17 @@ def _zone(d: Decision, where: str, zone: str) -> Decision:
 
 
 def is_html_residue(line: str) -> bool:
-    """Tags and what a stripped element leaves (a lone ? • | - ***, template tags, image data),
-    but not code such as `#include <x>`."""
-    if _TEMPLATE_RESIDUE.search(line):
+    """Tags and what a stripped element leaves (? • |, a lone -, an empty markdown image, image
+    data), but not code such as `#include <x>`."""
+    if _IMAGE_RESIDUE.match(line):
         return True
     if "<" in line or "[" in line:  # where every tag starts
         without_tags, n = _TAG.subn("", line)
         if n:
             return not without_tags.strip(" \t?•·|1234567890.")
-    # A lone mark left where an element was (? • | - ***); longer rules (----) and code (}) stay.
+    # Only marks left where an element was (? • |), or a lone "-"; code (}, --, " *") stays.
     stripped = line.strip(_SPACE_CHARS)
-    return bool(stripped) and len(stripped) <= 3 and not stripped.strip(_RESIDUE_MARKS)
+    return bool(stripped) and (not stripped.strip(_RESIDUE_MARKS) or stripped == "-")
 
 
 def is_mojibake(line: str) -> bool:

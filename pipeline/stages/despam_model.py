@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import regex
 
-from pipeline.rules import RuleError, Rules, parse_number
+from pipeline.rules import RuleError, Rules, parse_number, read_table
 from pipeline.stages.normalize import HAN
 
 # LinearModel.probabilities is written out for these four.
@@ -26,7 +27,7 @@ LABELS = ("content", "spam_title", "html", "boilerplate")
 
 # Plain character classes in the standard library's engine, which runs them faster.
 _SENTENCE_END = re.compile(r"[。!?;]")
-_CLAUSE = re.compile(r"[,，、:]")
+_CLAUSE = re.compile(r"[,、:]")
 _HAN = re.compile(f"[{HAN}]")
 _LATIN = re.compile(r"[a-z]")
 _DIGIT = re.compile(r"\d")
@@ -80,7 +81,7 @@ def shape_features(normalised: str, compact: str) -> dict[str, float]:
     if n <= WORDS_MAX_CHARS:
         # The words of chrome are much the same on every site (登录, 评论, 返回, 上一篇, read
         # more): the character pairs of a short line, digits masked, each a feature.
-        masked = _DIGITS.sub("0", compact)
+        masked = _masked(compact)
         for k in range(len(masked) - 1):
             f["w:" + masked[k:k + 2]] = 1.0
     for limit in (4, 12, 30):
@@ -133,10 +134,7 @@ def rule_features(e: LineEvidence) -> dict[str, float]:
     if e.pattern_kind:
         most = e.pattern_coverage >= 0.5
         f[f"pattern_{e.pattern_kind}_{'most' if most else 'part'}"] = 1.0
-        if not most:
-            f["pattern_part"] = 1.0
-        elif e.pattern_kind not in ("hint", "channel"):
-            f["pattern_chrome"] = 1.0  # a chrome pattern covering most of the line
+        f["pattern_chrome" if most else "pattern_part"] = 1.0
     if e.zone:
         f[f"zone_{e.zone}"] = 1.0
     return f
@@ -159,7 +157,7 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
                 for i in shown}
     start, end = _body(shown, sentence, compact)
     masked = [_masked(compact[i]) for i in shown]
-    times = {m: masked.count(m) for m in set(masked)} if len(shown) < 400 else None
+    times = Counter(masked)
     features: list[dict[str, float]] = [{} for _ in range(count)]
     for k, i in enumerate(shown):
         f = dict(own[i])
@@ -179,7 +177,7 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         f[place] = 1.0
         if start is not None and k == start - 1:
             f["just_above_body"] = 1.0
-        repeated = times[masked[k]] if times is not None else 1
+        repeated = times[masked[k]]
         if repeated >= 2 and len(compact[i]) >= 2:
             f["repeated"] = 1.0
             if repeated >= 3:
@@ -229,23 +227,25 @@ class LinearModel:
     """Softmax regression weights per feature and label, read from a TSV of
     stage <TAB> feature <TAB> weight per label (LABELS order)."""
 
-    def __init__(self, weights: dict[str, dict[str, list[float]]], source: str = ""):
+    def __init__(self, weights: dict[str, dict[str, list[float]]]):
         self.weights = weights  # stage ("1", "2") -> feature -> weights per label
-        self.source = source
 
     @classmethod
     def load(cls, rules: Rules, name: str = "despam_model.tsv") -> "LinearModel":
+        """The last file of that name (a user's --rules DIR before the shipped one): a model is
+        replaced whole, never merged row by row with another."""
+        files = rules.files(name)
+        if not files:
+            raise RuleError(f"{name}: no model in {', '.join(map(str, rules.dirs))}")
         weights: dict[str, dict[str, list[float]]] = {"1": {}, "2": {}}
-        source = ""
-        for row in rules.table(name, 2 + len(LABELS), 2 + len(LABELS)):
+        for row in read_table(files[-1], 2 + len(LABELS), 2 + len(LABELS)):
             stage, feature, *values = row.fields
             if stage not in weights:
                 raise row.error(f"stage must be 1 or 2, found {stage!r}")
             weights[stage][feature] = [parse_number(row, v) for v in values]
-            source = str(row.path)
         if not weights["1"] or not weights["2"]:
-            raise RuleError(f"{name}: no model weights in {', '.join(map(str, rules.dirs))}")
-        return cls(weights, source)
+            raise RuleError(f"{files[-1]}: weights of stage 1 and stage 2 are both needed")
+        return cls(weights)
 
     @staticmethod
     def probabilities(weights: dict[str, list[float]], features: dict[str, float]) -> list[float]:
@@ -307,5 +307,5 @@ def contributions(weights: dict[str, list[float]], features: dict[str, float], l
     scored = [(value * (weights[name][c] - weights[name][0]), name)
               for name, value in features.items() if name in weights and name != "bias"]
     scored.sort(reverse=True)
-    return " ".join(f"{name}{'+' if s >= 0 else ''}{s:.1f}" for s, name in scored[:top] if s > 0)
+    return " ".join(f"{name}+{s:.1f}" for s, name in scored[:top] if s > 0)
 
