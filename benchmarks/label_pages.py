@@ -1,4 +1,5 @@
-"""Add collected pages to a labelled page set and label their lines (LABELING.md of shared/data/pages).
+"""Add collected pages to a labelled page set and label their lines (by shared/data/pages's
+LABELING.md).
 
     python benchmarks/label_pages.py meta PAGES_DIR ID --url URL --query Q --kind spam|clean
                                          [--kept-aside FILE]
@@ -11,7 +12,7 @@ A page is PAGES_DIR/raw/ID.txt (written by whoever collected it) with raw/ID.met
 `meta`: url, site, script counts, the query) and labels/ID.jsonl ({"line": i, "label": L} for every
 line of text.split("\\n")). `label` takes a compact SPEC of line ranges and letters, e.g.
 "0:s 4-6:p 12:h 30-:p": s spam_title, h html, p boilerplate, c content. Lines not named are content;
-blank lines (empty or whitespace) are always `blank`, whatever the SPEC says, as LABELING.md defines.
+blank lines (empty or whitespace) are always `blank`, whatever the SPEC says (LABELING.md).
 `--out` writes another labels folder (a second, independent pass for measuring agreement);
 `agree` compares the two on the pages both labelled: agreement and Cohen's kappa on the non-blank
 lines, and the confusion between the labels.
@@ -25,7 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LETTERS = {"c": "content", "s": "spam_title", "h": "html", "p": "boilerplate"}
-# Second-level suffixes under which a site is the third label from the right (www.x.com.cn -> x.com.cn).
+# Second-level suffixes under which a site is the third label from the right
+# (www.x.com.cn -> x.com.cn).
 SECOND_LEVEL = {"com", "net", "org", "gov", "edu", "ac", "co", "idv"}
 SCRIPT_CHARS = Path(__file__).resolve().parent.parent / "rules" / "convert_script_chars.tsv"
 
@@ -134,7 +136,8 @@ def cmd_check(args) -> int:
             continue
         labels = [json.loads(line) for line in label_path.read_text().splitlines() if line.strip()]
         if len(labels) != len(page_lines(args.pages, raw.stem)):
-            print(f"{raw.stem}: {len(labels)} labels for {len(page_lines(args.pages, raw.stem))} lines")
+            lines = len(page_lines(args.pages, raw.stem))
+            print(f"{raw.stem}: {len(labels)} labels for {lines} lines")
             bad += 1
     print(f"{bad} problems")
     return 1 if bad else 0

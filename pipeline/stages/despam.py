@@ -4,6 +4,8 @@ Every line of a record's text is kept as content or dropped with a reason. Decis
 normalised view of the line (NFKC, Traditional folded to Simplified, pinyin annotations removed),
 so the rules in rules/ work the same before and after `convert`. The evidence is data:
 spam_lexicon.tsv (weighted terms), boilerplate.txt (chrome patterns), despam.toml (thresholds).
+The rules decide the lines they are sure of; a learnt model (despam_model.py, weights in
+despam_model.tsv) weighs their evidence with the line's shape and place to decide the rest.
 """
 from __future__ import annotations
 
@@ -417,7 +419,8 @@ class Despammer:
         showings = [i for i in kept if title and page.normalised[i] == title]
         if len(showings) >= self.t["repeat.min_times"]:
             for i in showings[1:]:
-                decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times", "title_repeat")
+                decisions[i] = _zone(decisions[i], f"the title shown {len(showings)} times",
+                                     "title_repeat")
 
     def _near_chrome(self, decisions: list[Decision], page: Page) -> None:
         """Short lines above the first paragraph that sit next to chrome (site names, taglines, ads,
@@ -438,7 +441,8 @@ class Despammer:
             beside = (k > 0 and noise[shown[k - 1]], k + 1 < len(shown) and noise[shown[k + 1]])
             score, why = self._chrome_score(page, i, beside)
             if score >= self.t["near_chrome.min_score"]:
-                decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}", "near_chrome")
+                decisions[i] = _zone(decisions[i], f"near page chrome: {why} = {score:g}",
+                                     "near_chrome")
 
     @staticmethod
     def _likely_titles(head: list[int], above: list[Decision], page: Page) -> set[str]:

@@ -2,7 +2,8 @@
 
 Every line gets named features that hold on any site: its shape (length, script shares, sentence
 punctuation, `key: value` fields, dates, URLs, phone numbers, rows of short words joined by `|` or
-spaces), its place relative to the article body (the longest run of sentence-like lines), its
+spaces, the character pairs of a short line), its place relative to the article body (the run of
+sentence-like lines holding the most text), its
 repetition on the page, its neighbours, and the hand-written rules' evidence (lexicon weights,
 boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
 which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
@@ -206,7 +207,8 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
     return features
 
 
-def _body(shown: list[int], sentence: dict[int, bool], compact: list[str]) -> tuple[int | None, int]:
+def _body(shown: list[int], sentence: dict[int, bool], compact: list[str]
+          ) -> tuple[int | None, int]:
     """The article body: the run of shown lines (indices into `shown`) holding the most text of
     sentence-like lines, where up to two other lines may sit between two sentence-like ones."""
     best, best_chars = (None, -1), 0
