@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,15 +76,13 @@ class PageResult:
 
 def evaluate_page(pages: Path, label_path: Path, stages: list) -> PageResult | None:
     name = label_path.stem
-    labels = [json.loads(line)["label"] for line in label_path.read_text().splitlines()
-              if line.strip()]
+    labels = train_despam.read_labels(label_path)
     raw = pages / "raw" / f"{name}.txt"
     n_lines, dropped, whole = dropped_lines(raw, stages)
     if n_lines != len(labels):
         print(f"{name}: {n_lines} lines read, {len(labels)} labelled; skipped", file=sys.stderr)
         return None
-    meta = pages / "raw" / f"{name}.meta.json"
-    site = json.loads(meta.read_text()).get("domain", name) if meta.is_file() else name
+    site = train_despam.page_site(raw)
     lines = raw.read_text(encoding="utf-8", errors="replace").split("\n")
     return PageResult(name, site, labels, lines, dropped, whole)
 
@@ -149,11 +145,6 @@ def print_missed(results: list[PageResult]) -> None:
                 print(f"      {i} {label}: {page.lines[i][:120]}")
 
 
-def site_half(site: str) -> int:
-    """A stable split of sites into two halves (the same on every run and machine)."""
-    return zlib.crc32(site.encode("utf-8")) % 2
-
-
 def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: bool,
                    missed: bool) -> None:
     results = [r for pages in dirs for label_path in sorted((pages / "labels").glob("*.jsonl"))
@@ -162,7 +153,8 @@ def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: boo
     if split_by_site:
         for half in (0, 1):
             print()
-            report(f"site half {half}: ", [r for r in results if site_half(r.site) == half],
+            report(f"site half {half}: ",
+                   [r for r in results if train_despam.fold_of(r.site, 2) == half],
                    show, missed)
 
 
@@ -181,8 +173,7 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
               f"{despam.t['model.min_content_probability']}", file=sys.stderr)
         for pages_dir in dirs:
             for label_path in sorted((pages_dir / "labels").glob("*.jsonl")):
-                meta = pages_dir / "raw" / f"{label_path.stem}.meta.json"
-                site = json.loads(meta.read_text())["domain"] if meta.is_file() else label_path.stem
+                site = train_despam.page_site(pages_dir / "raw" / f"{label_path.stem}.txt")
                 if train_despam.fold_of(site, folds) == k and \
                         (r := evaluate_page(pages_dir, label_path, stages)):
                     results[pages_dir].append(r)

@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from pipeline.readers import read_inputs
 from pipeline.records import Reject
 from pipeline.stages import Settings, build_stages
 from pipeline.stages.despam import model_decides, model_inputs
-from pipeline.stages.despam_model import LABELS, LinearModel, smoothing_features
+from pipeline.stages.despam_model import LABELS, LinearModel
 
 L2 = 1e-3
 STEPS = 800
@@ -54,10 +54,7 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list
     for pages_dir in dirs:
         for label_path in sorted((pages_dir / "labels").glob("*.jsonl")):
             raw = pages_dir / "raw" / f"{label_path.stem}.txt"
-            meta = raw.with_suffix(".meta.json")
-            site = json.loads(meta.read_text())["domain"] if meta.is_file() else raw.stem
-            labels = [json.loads(line)["label"] for line in label_path.read_text().splitlines()
-                      if line.strip()]
+            site, labels = page_site(raw), read_labels(label_path)
             records = [r for r in read_inputs((str(raw),)) if not isinstance(r, Reject)]
             if not records:
                 continue
@@ -71,6 +68,16 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list
             features = model_inputs(rules, features)
             pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, labels, by_model))
     return pages
+
+
+def page_site(raw: Path) -> str:
+    """The site of raw/NNNN.txt: its meta's `domain` (the page's own name without a meta)."""
+    meta = raw.with_suffix(".meta.json")
+    return json.loads(meta.read_text()).get("domain", raw.stem) if meta.is_file() else raw.stem
+
+
+def read_labels(path: Path) -> list[str]:
+    return [json.loads(line)["label"] for line in path.read_text().splitlines() if line.strip()]
 
 
 def fold_of(site: str, folds: int = FOLDS) -> int:
@@ -118,47 +125,48 @@ def fit(rows: list[dict[str, float]], labels: list[str], sites: list[str] | None
     return {name: [round(float(x), 4) for x in w[j]] for name, j in index.items()}
 
 
-def decided(pages: list[Page]) -> tuple[list[dict[str, float]], list[str], list[str]]:
-    rows, labels, sites = [], [], []
-    for page in pages:
-        for f, label in zip(page.features, page.labels):
+@dataclass
+class Rows:
+    """The labelled lines the model reads (blank lines aside), with their page's site and
+    whether the model decides them at run time."""
+    features: list[dict[str, float]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    by_model: list[bool] = field(default_factory=list)
+
+    def add(self, page: Page, features: list[dict[str, float]]) -> "Rows":
+        for f, label, model in zip(features, page.labels, page.by_model):
             if f and label != "blank":
-                rows.append(f)
-                labels.append(label)
-                sites.append(page.site)
-    return rows, labels, sites
+                self.features.append(f)
+                self.labels.append(label)
+                self.sites.append(page.site)
+                self.by_model.append(model)
+        return self
 
 
-def stage_two_rows(pages: list[Page], stage_one: dict[str, list[float]]
-                   ) -> tuple[list[dict[str, float]], list[str], list[bool]]:
-    rows, labels, by_model = [], [], []
+def fit_stage_one(pages: list[Page]) -> dict[str, list[float]]:
+    rows = Rows()
     for page in pages:
-        first = [LinearModel.probabilities(stage_one, f) if f else None for f in page.features]
-        for f, label, model in zip(smoothing_features(first), page.labels, page.by_model):
-            if f and label != "blank":
-                rows.append(f)
-                labels.append(label)
-                by_model.append(model)
-    return rows, labels, by_model
+        rows.add(page, page.features)
+    return fit(rows.features, rows.labels, rows.sites)
 
 
 def train(pages: list[Page], keep: float = 0.998) -> tuple[LinearModel, float]:
     """The model, and the p(content) threshold that keeps `keep` of content on unseen sites."""
-    stage_one = fit(*decided(pages))
+    stage_one = fit_stage_one(pages)
     # Stage 2 learns from stage-1 probabilities of models that did not see the page's site.
-    rows, labels, by_model = [], [], []
+    rows = Rows()
     for k in range(FOLDS):
         held = [p for p in pages if fold_of(p.site) == k]
         seen = [p for p in pages if fold_of(p.site) != k]
         if held and seen:
-            r, lab, model = stage_two_rows(held, fit(*decided(seen)))
-            rows += r
-            labels += lab
-            by_model += model
-    stage_two = fit(rows, labels)
+            unseen_site = LinearModel({"1": fit_stage_one(seen), "2": {}})
+            for page in held:
+                rows.add(page, unseen_site.stage_two_inputs(page.features))
+    stage_two = fit(rows.features, rows.labels)
     # The threshold keeps `keep` of the content lines the model decides.
     content = sorted(LinearModel.probabilities(stage_two, r)[0]
-                     for r, label, model in zip(rows, labels, by_model)
+                     for r, label, model in zip(rows.features, rows.labels, rows.by_model)
                      if label == "content" and model)
     threshold = content[int((1 - keep) * len(content))] if content else 0.5
     return LinearModel({"1": stage_one, "2": stage_two}), round(min(threshold, 0.5), 3)

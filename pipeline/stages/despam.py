@@ -796,6 +796,8 @@ def is_misread_utf8(line: str) -> bool:
     """UTF-8 decoded as GB18030 or Big5: encoded back in that codec, the line's non-ASCII text
     is UTF-8 again, but for the few characters a lost byte spoils. Real Chinese text almost
     never is (about 80 % of it fails to decode)."""
+    if len(line) < MISREAD_MIN_CHARS:  # most lines of a page: no scan needed
+        return False
     runs = _NON_ASCII_RUN.findall(line)
     chars = sum(map(len, runs))
     if chars < MISREAD_MIN_CHARS:

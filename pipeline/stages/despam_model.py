@@ -71,10 +71,11 @@ def _share(pattern, text: str) -> float:
     return (len(text) - len(pattern.sub("", text))) / len(text) if text else 0.0
 
 
-def shape_features(normalised: str, compact: str) -> dict[str, float]:
-    """The line's own shape, on its normalised view (NFKC, Simplified, lower case). Shares and
-    patterns are read from the first SHAPE_CHARS characters: a long line is a paragraph whatever
-    its tail holds, and the cost of a line stays bounded."""
+def shape_features(normalised: str, compact: str, masked: str) -> dict[str, float]:
+    """The line's own shape, on its normalised view (NFKC, Simplified, lower case; `masked` is
+    `compact` with digits masked). Shares and patterns are read from the first SHAPE_CHARS
+    characters: a long line is a paragraph whatever its tail holds, and the cost of a line stays
+    bounded."""
     n = len(compact)
     if n > SHAPE_CHARS:
         normalised, compact = normalised[:SHAPE_CHARS], compact[:SHAPE_CHARS]
@@ -82,7 +83,6 @@ def shape_features(normalised: str, compact: str) -> dict[str, float]:
     if n <= WORDS_MAX_CHARS:
         # The words of chrome are much the same on every site (登录, 评论, 返回, 上一篇, read
         # more): the character pairs of a short line, digits masked, each a feature.
-        masked = _masked(compact)
         for k in range(len(masked) - 1):
             f["w:" + masked[k:k + 2]] = 1.0
     for limit in (4, 12, 30):
@@ -123,8 +123,8 @@ def shape_features(normalised: str, compact: str) -> dict[str, float]:
     return f
 
 
-def rule_features(e: LineEvidence) -> dict[str, float]:
-    f: dict[str, float] = {}
+def add_rule_features(f: dict[str, float], e: LineEvidence) -> dict[str, float]:
+    """`f` with the rules' evidence on the line added."""
     if e.spam_score:
         f["spam_score"] = min(e.spam_score, 6.0) / 6
         f["spam_strong"] = min(e.strong_hits, 3) / 3
@@ -141,27 +141,26 @@ def rule_features(e: LineEvidence) -> dict[str, float]:
     return f
 
 
-def _masked(compact: str) -> str:
-    return _DIGITS.sub("0", compact)
-
-
 def page_features(lines: list[str], normalised: list[str], compact: list[str],
                   evidence: list[LineEvidence], paragraph_chars: int) -> list[dict[str, float]]:
     """The features of every line of a page (blank lines get none: they are decided as blank)."""
     count = len(lines)
     shown = [i for i in range(count) if lines[i].strip()]
-    own = {i: shape_features(normalised[i], compact[i]) | rule_features(evidence[i]) for i in shown}
-    for i in shown:
-        if "sentence_end" in own[i] and len(compact[i]) >= paragraph_chars:
-            own[i]["paragraph"] = 1.0
-    sentence = {i: "sentence_end" in own[i] and len(compact[i]) >= paragraph_chars // 3
-                for i in shown}
+    masked = [_DIGITS.sub("0", compact[i]) for i in shown]
+    own, sentence = {}, {}
+    for i, m in zip(shown, masked):
+        f = add_rule_features(shape_features(normalised[i], compact[i], m), evidence[i])
+        if "sentence_end" in f and len(compact[i]) >= paragraph_chars:
+            f["paragraph"] = 1.0
+        own[i] = f
+        sentence[i] = "sentence_end" in f and len(compact[i]) >= paragraph_chars // 3
     start, end = _body(shown, sentence, compact)
-    masked = [_masked(compact[i]) for i in shown]
     times = Counter(masked)
     features: list[dict[str, float]] = [{} for _ in range(count)]
     for k, i in enumerate(shown):
-        f = dict(own[i])
+        # The page features are added to the line's own: a neighbour reads only own features
+        # (rule_spam, pattern_chrome, len_le12), which these never are.
+        f = own[i]
         f["position"] = i / max(count - 1, 1)
         if k == 0:
             f["first_line"] = 1.0
@@ -268,9 +267,12 @@ class LinearModel:
 
     def predict(self, features: list[dict[str, float]]) -> list[list[float] | None]:
         """Stage 1 then stage 2 for every line of a page (None where a line has no features)."""
-        first = [self.probabilities(self.weights["1"], f) if f else None for f in features]
         return [self.probabilities(self.weights["2"], f) if f else None
-                for f in smoothing_features(first)]
+                for f in self.stage_two_inputs(features)]
+
+    def stage_two_inputs(self, features: list[dict[str, float]]) -> list[dict[str, float]]:
+        first = [self.probabilities(self.weights["1"], f) if f else None for f in features]
+        return smoothing_features(first)
 
 
 def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]]:
