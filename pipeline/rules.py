@@ -16,7 +16,7 @@ from typing import Iterator
 import regex
 
 # A user pattern that takes longer than this on one line is a broken rule, not a reason to hang a
-# cron job: matching raises TimeoutError, which the stage reports as a rule error.
+# cron job: matching raises TimeoutError, and the line is rejected (despam's rule_timeout).
 PATTERN_TIMEOUT_SECONDS = 0.25
 
 

@@ -276,14 +276,26 @@ def test_unknown_boilerplate_kind_names_file_and_line(tmp_path):
         despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
 
 
-def test_pattern_that_times_out_is_a_rule_error(zhclean, tmp_path):
+def test_a_line_a_pattern_cannot_read_in_time_is_that_lines_reject_and_the_run_goes_on(
+        zhclean, tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "boilerplate.txt").write_text("# slow\nchrome\t^(\\w|\\w\\w)+$\n", encoding="utf-8")
-    line = json.dumps({"text": "a" * 60 + "!"})
-    result = zhclean("despam", "--rules", rules, input=line + "\n")
-    assert result.exit_code == 3
-    assert f"{rules / 'boilerplate.txt'}:2" in result.stderr and "Traceback" not in result.stderr
+    slow = "a" * 60 + "!"
+    records = [{"id": "slow", "text": f"{slow}\n{BODY_TRAD}"}, {"id": "next", "text": BODY_TRAD}]
+    result = zhclean("despam", "--rules", rules, "--rejects", tmp_path / "rejects.jsonl",
+                     input="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == [BODY_TRAD] * 2
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["id"], r["reason"], r["text"]) for r in rejects] == [("slow", "rule_timeout", slow)]
+    assert "boilerplate.txt:2 took more than 0.25 s" in rejects[0]["error"]
+
+
+def test_the_shipped_rules_read_a_crafted_page_in_linear_time(stage):
+    """The channel pattern once backtracked quadratically on a row of words ending in a long one."""
+    page = ["今日要闻", "新闻 " * 40000, "新闻 " * 30000 + "abcdefgh", BODY_TRAD]
+    assert reasons(stage, page)[-1] is None and "rule_timeout" not in reasons(stage, page)
 
 
 def test_explain_shows_decision_reason_and_score(zhclean, tmp_path):
@@ -372,6 +384,25 @@ def test_utf8_decoded_as_gbk_or_big5_is_mojibake_and_the_text_itself_is_not(stag
     ("也可以写 data:image/png;base64 的图片地址嵌入页面，适合小图标。", False),
 ])
 def test_lone_marks_are_residue_but_code_and_rules_written_by_authors_stay(line, residue):
+    assert despam.is_html_residue(line) is residue
+
+
+@pytest.mark.parametrize("line,residue", [
+    ('{% hint style="warning" %}', True), ("{{{2}}}", True), ("×", True), ("2、", True),
+    ("![2023年通信電子計算機技能考試歷年參考題](/img/1.png)", True),
+    ('ata-alt="" poster="//img.huanqiucdn.cn/dp/api/files/imageDir/3687.jpg"', True),
+    ("2019-10-09 1 1 澳门日报 content_2079.html 特首擬周三立會宣讀施政報告 /enpproperty-->", True),
+    ('<figure><img src="/files/hhr8z" alt=""><figcaption><p>售賣資訊</p></figcaption></figure>',
+     True),
+    ("此篇文章已有 {{article.like_count | currency '' 0 }} 人讚許", True),
+    # Text with a tag or two, code and list items with their text stay.
+    ("<b>注意</b>:今天下午三点在大礼堂召开全体会议,请准时参加。", False),
+    ("{{ message }}", False), ('x = "a"', False), ("1、我们今天开会。", False), ("1.", False),
+    ('<p class="ql-block"><span style="color:rgb(1, 1, 1);">七律: 张家界 </span></p><p class="ql'
+     '-block"><span style="color:rgb(1, 1, 1);"> 世人都说大庸好,</span></p><p class="ql-block">'
+     '<span style="color:rgb(1, 1, 1);">天门仙洞藏玄妙,</span></p>', False),
+])
+def test_unrendered_templates_attributes_and_empty_list_items_are_residue(line, residue):
     assert despam.is_html_residue(line) is residue
 
 

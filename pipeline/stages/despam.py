@@ -29,7 +29,7 @@ BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
 HINT_KINDS = ("hint", "channel")
 # What the rules decide about the line alone, so that the model neither weighs it nor reads it
 # as a neighbour (see model_inputs); the model_decides rules are the other decisions it leaves.
-CERTAIN = ("blank", "html", "mojibake")
+CERTAIN = ("blank", "html", "mojibake", "rule_timeout")
 # Zone rules that are evidence for the model, not decisions: a row of short words above the
 # article is as often the article's own (a byline, a download list) on sites the rules were not
 # written on. (A summary repeating the opening, or the title shown a third time, stays a rule:
@@ -67,7 +67,24 @@ MISREAD_MIN_CHARS = 16
 _TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
 # An empty markdown image ![](x.png), or a line that is an image's data: URI (after any tags).
 _IMAGE_RESIDUE = regex.compile(r"\s*(?:!\[\]\([^)]*\)\s*$|(?:<[^<>]*>\s*)*data:image/)")
-_RESIDUE_MARKS = _SPACE_CHARS + "?？•·|｜"
+# A lone mark where an element was (? • | and the × of a close button).
+_RESIDUE_MARKS = _SPACE_CHARS + "?？•·|｜×✕"
+# What a template engine or markdown left unrendered: a block tag ({% hint style="x" %}), a wiki
+# parameter ({{{2}}}), an image with its alt text (![圖](...)), a run of tag attributes cut from
+# their tag (alt="" poster="//img..."), the start of an HTML comment.
+_UNRENDERED = regex.compile(r"""\s*(?:\{%.*%\}\s*$|\{\{\{\w*\}\}\}\s*$|!\[|<!--|"""
+                            r"""[\w:-]+=(?:"[^"]*"|'[^']*')\s*(?:[\w:-]+=|/?>|$))""")
+# A template expression inside rendered text (已有 {{article.like_count}} 人讚許); one on a line
+# of its own is as likely code in a tutorial.
+_TEMPLATE_IN_TEXT = regex.compile(r"\{\{[^{}\n]*\}\}")
+_HAN_CHAR = regex.compile(r"\p{Han}")
+# The number of a list item whose text went with its element: "1、" ("1." alone is as often a
+# numbered point of the text's own).
+_LIST_NUMBER = regex.compile(r"\s*\d{1,3}、\s*$")
+# A line of tags taking this share of its characters or more, around no more than TAG_HEAVY_TEXT
+# characters of text (a caption, a notice), is markup; more text between tags is the article's.
+TAG_HEAVY_SHARE = 0.6
+TAG_HEAVY_TEXT = 20
 # Discuz-style anti-copy watermark: "8 i# r- S9 m& E8 C" (tokens of two characters mixing a letter
 # or digit with a symbol).
 _WATERMARK_TOKEN = regex.compile(r"^(?:[a-z0-9][^\w\s]|[^\w\s][a-z0-9])$", regex.I)
@@ -292,8 +309,10 @@ class Despammer:
         if not found:
             return None, "", 0.0
         p, match = found
-        return p.kind, f"{p.row.path.name}:{p.row.lineno}", \
-            len(match[0]) / max(len(normalised), 1)
+        where = f"{p.row.path.name}:{p.row.lineno}"
+        if match is None:
+            return "timeout", where, 0.0
+        return p.kind, where, len(match[0]) / max(len(normalised), 1)
 
     def classify(self, line: str, normalised: str, index: int = 0,
                  hits: list[str] | None = None) -> Decision:
@@ -313,6 +332,9 @@ class Despammer:
             hits = self.lexicon.hits(compact(normalised))
         score, evidence, spam, measures = self.spam_measures(normalised, hits)
         kind, where, covered = self.chrome_match(normalised)
+        if kind == "timeout":  # a rule that cannot read this line in time: the line's reject
+            return Decision(index, line, "rule_timeout", score, f"{where} took more than "
+                            f"{PATTERN_TIMEOUT_SECONDS} s on the line"), LineEvidence()
         if kind:
             measures = replace(measures, pattern_kind=kind, pattern_coverage=covered)
         if spam:
@@ -454,6 +476,8 @@ class Despammer:
     def _chrome_score(self, page: Page, i: int, beside: tuple[bool, bool]) -> tuple[float, str]:
         normalised, text = page.normalised[i], page.compact[i]
         words = normalised.split(" ")
+        # Chrome is short: like boilerplate.txt's other kinds, hints read no longer line.
+        short = len(text) <= self.t["boilerplate.max_chars"]
         evidence = [  # (what, weight in [near_chrome], found)
             ("chrome above", "neighbour", beside[0]),
             ("chrome below", "neighbour", beside[1]),
@@ -461,8 +485,9 @@ class Despammer:
             ("unpunctuated", "unpunctuated", not _PUNCTUATION.search(text)),
             ("tag row", "tag_row", len(words) >= 2 and all(
                 2 <= len(w) <= self.t["near_chrome.tag_max_word_chars"] for w in words)),
-            ("site words", "hint", self.hints["hint"].first_match(normalised) is not None),
-            ("channel names", "channel", self.hints["channel"].first_match(normalised) is not None),
+            ("site words", "hint", short and self.hints["hint"].first_match(normalised) is not None),
+            ("channel names", "channel",
+             short and self.hints["channel"].first_match(normalised) is not None),
         ]
         found = [(what, self.t[f"near_chrome.{weight}"]) for what, weight, hit in evidence if hit]
         return sum(w for _, w in found), ", ".join(what for what, _ in found)
@@ -526,7 +551,9 @@ class Despammer:
         # their normalised view for is_spam_text.
         normalised = self.normaliser.lines(lines)
         decisions = self.decide_normalised(lines, normalised)
-        rejects = [line_reject(record, NAME, d.reason, d.index, d.text)
+        # A rule that timed out says which one in the reject: the file to fix.
+        rejects = [line_reject(record, NAME, d.reason, d.index, d.text,
+                               **({"error": d.evidence} if d.reason == "rule_timeout" else {}))
                    for d in decisions if d.reason]
         kept = [d.text for d in decisions if d.reason is None]
         title = record.get("title") or ""
@@ -586,7 +613,10 @@ class PatternSet:
         self._first_chars = re.compile("[" + "".join(map(re.escape, self.by_char)) + "]"
                                        if self.by_char else r"(?!)")
 
-    def first_match(self, normalised: str) -> tuple[BoilerplatePattern, regex.Match] | None:
+    def first_match(self, normalised: str
+                    ) -> tuple[BoilerplatePattern, regex.Match | None] | None:
+        """The first pattern found on the line and its match; a pattern that took more than
+        PATTERN_TIMEOUT_SECONDS on the line comes with no match."""
         mask = self._candidates(normalised)
         while mask:
             i = (mask & -mask).bit_length() - 1  # the lowest bit: patterns stay in order
@@ -596,8 +626,7 @@ class PatternSet:
                 if match := p.pattern.search(normalised, timeout=PATTERN_TIMEOUT_SECONDS):
                     return p, match
             except TimeoutError:
-                raise p.row.error(f"pattern took more than {PATTERN_TIMEOUT_SECONDS} s on "
-                                  f"{normalised[:60]!r}") from None
+                return p, None  # the line is the caller's to reject; the run goes on
         return None
 
     def _candidates(self, normalised: str) -> int:
@@ -766,14 +795,20 @@ def _zone(d: Decision, where: str, zone: str) -> Decision:
 
 
 def is_html_residue(line: str) -> bool:
-    """Tags and what a stripped element leaves (? • |, a lone -, an empty markdown image, image
-    data), but not code such as `#include <x>`."""
-    if _IMAGE_RESIDUE.match(line):
+    """Tags and what a stripped element or an unrendered template leaves (? • |, a lone -, an
+    image, image data, attributes, a list item's number), but not code such as `#include <x>`."""
+    if _IMAGE_RESIDUE.match(line) or _UNRENDERED.match(line) or _LIST_NUMBER.match(line) or \
+            line.rstrip().endswith("-->"):
+        return True
+    if "{{" in line and (expression := _TEMPLATE_IN_TEXT.search(line)) and \
+            _HAN_CHAR.search(line[:expression.start()] + line[expression.end():]):
         return True
     if "<" in line or "[" in line:  # where every tag starts
         without_tags, n = _TAG.subn("", line)
         if n:
-            return not without_tags.strip(" \t?•·|1234567890.")
+            text = without_tags.strip(" \t?•·|1234567890.")
+            return not text or (n >= 2 and len(text) <= TAG_HEAVY_TEXT and
+                                len(text) <= (1 - TAG_HEAVY_SHARE) * len(line.strip()))
     # Only marks left where an element was (? • |), or a lone "-"; code (}, --, " *") stays.
     stripped = line.strip(_SPACE_CHARS)
     return bool(stripped) and (not stripped.strip(_RESIDUE_MARKS) or stripped == "-")

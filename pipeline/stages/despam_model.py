@@ -7,8 +7,9 @@ sentence-like lines holding the most text), its
 repetition on the page, its neighbours, and the hand-written rules' evidence (lexicon weights,
 boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
 which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
-the probability of each label; a second regression reads those of the line and of its neighbours
-(stage 2), which smooths a decision over the lines around it. The weights are data,
+the probability of each label; a second regression reads those of the line, of its neighbours
+and their mean over the page (stage 2), which smooths a decision over the lines around it and
+lets a page that is spam from top to bottom (a doorway page) go as a whole. The weights are data,
 rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
 """
 from __future__ import annotations
@@ -276,20 +277,24 @@ class LinearModel:
 
 
 def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]]:
-    """Stage 2's input: a line's stage-1 probabilities, its shown neighbours' and the mean over
-    the three shown lines either side."""
+    """Stage 2's input: a line's stage-1 probabilities, its shown neighbours', the mean over
+    the three shown lines either side and the mean over the page."""
     probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
     shown = [i for i, p in enumerate(first) if p is not None]
     last = len(probs) - 1
+    # The page as a whole: a doorway page is spam from top to bottom.
+    page = [sum(p[c] for p in probs) / len(probs) for c in range(len(LABELS))] if probs else []
     for k, i in enumerate(shown):
         f = {"bias": 1.0}
         own = probs[k]
         prev = probs[k - 1] if k > 0 else None
         after = probs[k + 1] if k < last else None
         window = probs[max(k - 3, 0):k] + probs[k + 1:k + 4]
-        for c, (own_key, prev_key, next_key, around_key) in enumerate(_SMOOTHING_KEYS, 1):
+        for c, (own_key, prev_key, next_key, around_key, page_key) in \
+                enumerate(_SMOOTHING_KEYS, 1):
             f[own_key] = own[c]
+            f[page_key] = page[c]
             if prev is not None:
                 f[prev_key] = prev[c]
             if after is not None:
@@ -300,8 +305,8 @@ def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]
     return out
 
 
-_SMOOTHING_KEYS = [(f"own_{label}", f"prev_{label}", f"next_{label}", f"around_{label}")
-                   for label in LABELS[1:]]
+_SMOOTHING_KEYS = [(f"own_{label}", f"prev_{label}", f"next_{label}", f"around_{label}",
+                    f"page_{label}") for label in LABELS[1:]]
 
 
 def contributions(weights: dict[str, list[float]], features: dict[str, float], label: str,
