@@ -292,6 +292,17 @@ def test_a_line_a_pattern_cannot_read_in_time_is_that_lines_reject_and_the_run_g
     assert "boilerplate.txt:2 took more than 0.25 s" in rejects[0]["error"]
 
 
+def test_a_users_keep_pattern_has_the_last_word(tmp_path, stage):
+    page = ["(編輯:陳嘉俊)", BODY_TRAD, "(編輯:陳嘉俊)", "相關文章", "谷歌發布Gemini 2.0", ""]
+    shipped = reasons(stage, page)
+    assert shipped[0] == shipped[2] == "boilerplate" and shipped[1] is None
+    (tmp_path / "boilerplate.txt").write_text("keep\t^\\(编辑:\n", encoding="utf-8")
+    user = despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+    decisions = user.decide(page)
+    assert [d.reason for d in decisions] == [None, None, None] + shipped[3:]
+    assert decisions[0].evidence == "keep boilerplate.txt:1 (was boilerplate)"
+
+
 def test_the_shipped_rules_read_a_crafted_page_in_linear_time(stage):
     """The channel pattern once backtracked quadratically on a row of words ending in a long one."""
     page = ["今日要闻", "新闻 " * 40000, "新闻 " * 30000 + "abcdefgh", BODY_TRAD]

@@ -24,7 +24,7 @@ from pipeline.stages.despam_model import (LABELS, LineEvidence, LinearModel, con
                                           page_features)
 
 NAME = "despam"
-BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel")
+BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel", "keep")
 # Kinds that are evidence for [near_chrome] only and never drop a line by themselves.
 HINT_KINDS = ("hint", "channel")
 # What the rules decide about the line alone, so that the model neither weighs it nor reads it
@@ -241,7 +241,9 @@ class Despammer:
         self.normaliser = Normaliser()
         self.lexicon = Lexicon(rules, self.normaliser)
         patterns = [self._boilerplate_pattern(row) for row in rules.table("boilerplate.txt", 2, 2)]
-        self.boilerplate = PatternSet([p for p in patterns if p.kind not in HINT_KINDS])
+        self.boilerplate = PatternSet([p for p in patterns
+                                       if p.kind not in HINT_KINDS and p.kind != "keep"])
+        self.keep = PatternSet([p for p in patterns if p.kind == "keep"])
         self.hints = {kind: PatternSet([p for p in patterns if p.kind == kind])
                       for kind in HINT_KINDS}
         self.model = LinearModel.load(rules)
@@ -333,8 +335,7 @@ class Despammer:
         score, evidence, spam, measures = self.spam_measures(normalised, hits)
         kind, where, covered = self.chrome_match(normalised)
         if kind == "timeout":  # a rule that cannot read this line in time: the line's reject
-            return Decision(index, line, "rule_timeout", score, f"{where} took more than "
-                            f"{PATTERN_TIMEOUT_SECONDS} s on the line"), LineEvidence()
+            return _timed_out(index, line, score, where), LineEvidence()
         if kind:
             measures = replace(measures, pattern_kind=kind, pattern_coverage=covered)
         if spam:
@@ -359,11 +360,25 @@ class Despammer:
         the rest (see model_decides)."""
         rules, features = self.evidence(lines, normalised)
         features = model_inputs(rules, features)
-        if sum(map(bool, features)) < self.t["model.min_lines"]:
-            return rules  # a headline or two: no page around them to weigh
-        probabilities = self.model.predict(features)
-        return [self._weigh(rule, f, p) if model_decides(rule, f) else rule
-                for rule, f, p in zip(rules, features, probabilities)]
+        if sum(map(bool, features)) >= self.t["model.min_lines"]:
+            probabilities = self.model.predict(features)
+            decisions = [self._weigh(rule, f, p) if model_decides(rule, f) else rule
+                         for rule, f, p in zip(rules, features, probabilities)]
+        else:
+            decisions = rules  # a headline or two: no page around them to weigh
+        return self._kept_by_user(decisions, normalised) if self.keep.patterns else decisions
+
+    def _kept_by_user(self, decisions: list[Decision], normalised: list[str]) -> list[Decision]:
+        """A user's keep pattern has the last word on every line that is not blank."""
+        for d in decisions:
+            if d.reason not in (None, "blank") and \
+                    (found := self.keep.first_match(normalised[d.index])):
+                p, match = found
+                where = f"{p.row.path.name}:{p.row.lineno}"
+                decisions[d.index] = Decision(d.index, d.text, None, d.score,
+                                              f"keep {where} (was {d.reason})") if match \
+                    else _timed_out(d.index, d.text, d.score, where)
+        return decisions
 
     def evidence(self, lines: list[str], normalised: list[str]
                  ) -> tuple[list[Decision], list[dict[str, float]]]:
@@ -788,6 +803,11 @@ def model_decides(rule: Decision, features: dict[str, float]) -> bool:
     if rule.reason is None or rule.zone in MODEL_ZONES:
         return True
     return rule.reason == "boilerplate" and "paragraph" in features and "pattern_part" in features
+
+
+def _timed_out(index: int, line: str, score: float, where: str) -> Decision:
+    return Decision(index, line, "rule_timeout", score,
+                    f"{where} took more than {PATTERN_TIMEOUT_SECONDS} s on the line")
 
 
 def _zone(d: Decision, where: str, zone: str) -> Decision:
