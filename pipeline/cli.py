@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import sys
 import time
+from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import wraps
@@ -20,8 +21,8 @@ from pipeline import config as configfile
 from pipeline.readers import COMPRESSIONS, FieldMap, InputError, expand_paths, read_inputs
 from pipeline.rules import RuleError
 from pipeline import parallel
-from pipeline.records import Reject
-from pipeline.runner import Stats, report, run_stream
+from pipeline.records import Notice, Reject
+from pipeline.runner import ErrorReport, Stats, run_stream
 from pipeline.state import State, StateError, StateLocked
 from pipeline.stages import ORDER, Settings, build_stages
 from pipeline.stages.convert import CONFIGS, ConvertOptions
@@ -54,6 +55,10 @@ def _stop(signum, frame):
 
 
 log = logging.getLogger("zhclean")
+
+# Input paths: one that cannot be read is reported by the reader (exit status 1, a reject), as
+# a file in a directory is, not refused as a usage error; a missing one is (expand_paths).
+INPUT_PATH = click.Path(allow_dash=True, readable=False)
 
 
 def _compose(*decorators):
@@ -181,13 +186,22 @@ def fields_from(opts: dict) -> FieldMap:
                     id=opts.get("id_field", "id"))
 
 
-def check_inputs(paths, only_jsonl: bool) -> list[str]:
+def check_inputs(paths, only_jsonl: bool, ignored: Counter) -> list[str]:
     """The input files: every one must exist before anything is written; no paths means stdin,
-    which must not be a terminal."""
-    files = list(expand_paths(paths, only_jsonl))
+    which must not be a terminal. What a directory holds and is not read is listed under -v and
+    counted by reason in `ignored`."""
+    files = list(expand_paths(paths, only_jsonl, _ignoring(ignored)))
     if not paths and sys.stdin.isatty():
         raise InputError("no input: name files or directories, or pipe JSONL into stdin")
     return files
+
+
+def _ignoring(counts: Counter):
+    """expand_paths' on_ignored: each file listed under -v, and counted for --stats."""
+    def ignored(path: str, reason: str) -> None:
+        log.info("%s: ignored: %s", path, reason.replace("_", " "))
+        counts[reason] += 1
+    return ignored
 
 
 OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "stats_path": "--stats",
@@ -263,15 +277,15 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     for signum in parallel.STOP_SIGNALS:
         signal.signal(signum, _stop)
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
+    stats = Stats()
     with exit_statuses():
-        files = check_inputs(paths, only_jsonl)
+        files = check_inputs(paths, only_jsonl, stats.files_ignored)
         check_outputs(opts, files, rejects_path)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
         if opts.get("explain"):
             sys.exit(explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl))
     fields = fields_from(opts)
-    stats = Stats()
     started = time.monotonic()
     with exit_statuses():
         # The stats file is opened first, so that a place where it cannot be written stops the
@@ -296,13 +310,14 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                     items = _progress(read_inputs(
                         selected, fields, only_jsonl,
                         chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None), stats, opts)
-                    with out_writer as out, rejects_writer as rejects:
+                    with out_writer as out, rejects_writer as rejects, ErrorReport() as errors:
                         sink = sink_for(out, rejects)
                         if jobs > 1:
                             parallel.run_parallel(items, stages, settings, sink, rejects, stats,
-                                                  jobs=jobs, keep_rejects=rejects_path is not None)
+                                                  jobs=jobs, keep_rejects=rejects_path is not None,
+                                                  on_input_error=errors)
                         else:
-                            run_stream(items, stages, sink, rejects, stats)
+                            run_stream(items, stages, sink, rejects, stats, errors)
                     state.commit()
             stats.seconds = time.monotonic() - started
             stats_out.write(stats.summary())
@@ -352,8 +367,10 @@ def _print_summary(stats: Stats) -> None:
     s = stats.as_dict()
     rejects = "; ".join(f"{stage} " + ", ".join(f"{reason} {n}" for reason, n in reasons.items())
                         for stage, reasons in s["rejects"].items()) or "none"
+    ignored = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.files_ignored.items()))
     click.echo(f"zhclean: {s['records_in']} records in, {s['records_out']} out, "
-               f"{s['input_errors']} input errors; rejects: {rejects}", err=True)
+               f"{s['input_errors']} input errors; rejects: {rejects}"
+               + (f"; files ignored: {ignored}" if ignored else ""), err=True)
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
@@ -373,7 +390,7 @@ def _silence_stdout() -> None:
 def _stage_command(name: str, extra_options, help_text: str):
     """A JSONL-in, JSONL-out command for one stage."""
     @main.command(name, help=help_text)
-    @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+    @click.argument("paths", nargs=-1, type=INPUT_PATH)
     @extra_options
     @rules_option
     @output_options
@@ -423,7 +440,7 @@ def main():
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
 @output_options
 def read(paths, **opts):
@@ -443,7 +460,7 @@ EXPLAIN_COLOURS = {None: "green", "spam_title": "red", "html": "magenta",
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
 @rules_option
 def explain(paths, **opts):
@@ -455,17 +472,24 @@ def explain_inputs(paths, opts, despammer, *, only_jsonl: bool) -> int:
     """Each record's lines as despam decides them: index, decision, score, line, evidence.
     Returns the exit status: input that could not be read is reported as `run` reports it."""
     status = EXIT_OK
-    for record in read_inputs(paths, fields_from(opts), only_jsonl=only_jsonl):
-        if isinstance(record, Reject):
-            report(record)
-            status = EXIT_BAD_INPUT
-            continue
-        click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}", bold=True)
-        for d in despammer.decide(record["text"].split("\n")):
-            label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
-            evidence = f"  [{d.evidence}]" if d.evidence else ""
-            click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
+    with ErrorReport() as errors:
+        for record in read_inputs(paths, fields_from(opts), only_jsonl=only_jsonl):
+            if isinstance(record, Notice):
+                continue
+            if isinstance(record, Reject):
+                errors(record)
+                status = EXIT_BAD_INPUT
+                continue
+            explain_record(record, despammer)
     return status
+
+
+def explain_record(record: dict, despammer) -> None:
+    click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}", bold=True)
+    for d in despammer.decide(record["text"].split("\n")):
+        label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
+        evidence = f"  [{d.evidence}]" if d.evidence else ""
+        click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
 
 
 _stage_command("segment", _compose(segmenter_option("--engine"), segment_options),
@@ -473,7 +497,7 @@ _stage_command("segment", _compose(segmenter_option("--engine"), segment_options
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
+@click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
 @convert_options
 @segmenter_option("--segmenter")
@@ -532,8 +556,9 @@ def run_on_ray(paths, opts, address) -> None:
         from pipeline.engines import ray as ray_engine
     except ImportError:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
+    ignored: Counter = Counter()
     with exit_statuses():
-        files = list(expand_paths(paths))
+        files = check_inputs(paths, False, ignored)
         check_outputs(opts, files, rejects_dir)
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
@@ -541,6 +566,7 @@ def run_on_ray(paths, opts, address) -> None:
     stats = ray_engine.run(files, ORDER, settings, fields_from(opts), output, rejects_dir,
                            address)
     stats.seconds = time.monotonic() - started
+    stats.files_ignored = ignored
     stats.inputs_read = len(files)
     stats.bytes_in = sum(os.path.getsize(f) for f in files)
     if opts.get("stats_path"):

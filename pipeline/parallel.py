@@ -17,13 +17,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from pipeline.readers import Unparsed
 from pipeline.records import Reject
 from pipeline.runner import Stats, report, run_stream
 from pipeline.stages import Settings, build_stages
-from pipeline.writers import BufferWriter, NullWriter
+from pipeline.writers import BufferWriter, NullWriter, dumps
 
 # Per task, about 0.1 s of work: cheap to hand over, and at the end of the input no worker waits
 # long for another's last chunk (1 MB chunks made --jobs 2 about 8 % slower).
@@ -54,15 +54,16 @@ class ChunkResult:
 
 
 def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects_out,
-                 stats: Stats, *, jobs: int, keep_rejects: bool) -> None:
+                 stats: Stats, *, jobs: int, keep_rejects: bool,
+                 on_input_error: Callable[[Reject], None] = report) -> None:
     """items: Unparsed chunks and Rejects from read_inputs(..., chunk_bytes=CHUNK_BYTES).
     stages: the same stages built in this process, used when the input is a single chunk (a
-    pool would only add its start-up time)."""
+    pool would only add its start-up time). on_input_error: as for run_stream."""
     chunks = batches(items)
     head = list(islice(chunks, 2))
     if len(head) < 2:
         for chunk in head:
-            run_stream(parsed(chunk), stages, out, rejects_out, stats)
+            run_stream(parsed(chunk), stages, out, rejects_out, stats, on_input_error)
         return
     names = tuple(name for name, _ in stages)
     # Forked workers inherit the stages built here (about a second of dictionary loading each,
@@ -75,9 +76,9 @@ def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects
         for chunk in chain(head[1:], chunks):
             pending.append(pool.submit(_process_chunk, chunk))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
-                _write(pending.popleft().result(), out, rejects_out, stats)
+                _write(pending.popleft().result(), out, rejects_out, stats, on_input_error)
         while pending:
-            _write(pending.popleft().result(), out, rejects_out, stats)
+            _write(pending.popleft().result(), out, rejects_out, stats, on_input_error)
     except BrokenProcessPool:
         # A worker was killed (out of memory): the others may be blocked sending results that
         # nobody reads any more, and waiting for them would hang.
@@ -128,9 +129,10 @@ def parsed(chunk: list) -> Iterator[dict]:
             yield item
 
 
-def _write(result: ChunkResult, out, rejects_out, stats: Stats) -> None:
+def _write(result: ChunkResult, out, rejects_out, stats: Stats,
+           on_input_error: Callable[[Reject], None]) -> None:
     for reject in result.input_errors:
-        report(reject)
+        on_input_error(reject)
     stats.merge(result.stats)
     written = 0  # rejects
     for line, before in zip(result.output, result.rejects_before):
@@ -195,5 +197,6 @@ class _RecordsAfterRejects(BufferWriter):
         self.rejects_before: list[int] = []
 
     def write(self, obj: dict) -> None:
+        line = dumps(obj)  # first: a record that cannot be written (Unwritable) leaves no trace
         self.rejects_before.append(len(self._rejects.lines))
-        super().write(obj)
+        self.lines.append(line)

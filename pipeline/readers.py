@@ -1,17 +1,21 @@
 """Inputs: files, directories (recursive) and stdin, as records.
 
 Formats by extension, each also compressed (.gz .bz2 .xz .zst):
-    .jsonl .ndjson .json   one record per line (UTF-8); a .json file may also be a JSON array
+    .jsonl .ndjson .json   one record per line (UTF-8); a .json file may also be a JSON array or
+                           pretty-printed objects
     .txt                   one article per file, any of UTF-8, GB18030/GBK, Big5/Big5-HKSCS, UTF-16
     .html .htm             one article per page: text from an HTML parser, blocks become lines
 stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` (or `[{`, a
 JSON array) starts JSONL, `<` starts HTML, anything else is text; nothing at all is JSONL of no
-records.
+records. A directory is walked for files of these formats; what else it holds (hidden files, links
+to directories, sidecars, other formats) is passed to on_ignored.
 
 Readers stream: JSONL is read a line at a time, a JSON array an element at a time (each numbered by
 the line it starts on); a .txt or .html file is one record, so it is read
 whole (memory follows the largest article, not the input). Bad input never stops a run: it becomes a
-Reject (reason and file:line) which the runner sends to the rejects stream and reports on stderr.
+Reject (reason and file:line) which the runner sends to the rejects stream and reports on stderr: a
+line Python's json cannot parse, a binary file, undecodable bytes. Input that holds nothing (a blank
+JSONL line, an empty file) is a Notice: a reject that is no error.
 """
 from __future__ import annotations
 
@@ -22,16 +26,17 @@ import gzip
 import io
 import json
 import lzma
+import math
 import os
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import regex
 
 from pipeline import charset
-from pipeline.records import derive_id, input_reject, new_record
+from pipeline.records import Notice, derive_id, field_reject, input_reject, new_record
 
 STAGE = "read"
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
@@ -65,10 +70,14 @@ class UnlistedDirectory(str):
         return path
 
 
-def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[str]:
+def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False,
+                 on_ignored: Callable[[str, str], None] | None = None) -> Iterator[str]:
     """Files named, and the files of a known format below a directory, in sorted order.
-    only_jsonl (the stage commands, which read records): JSONL files only."""
+    only_jsonl (the stage commands, which read records): JSONL files only. What a directory holds
+    and is not read goes to on_ignored(path, reason) (_why_not_read; a link to a directory is not
+    followed, so that a link to a parent cannot loop)."""
     wanted = ("jsonl",) if only_jsonl else tuple(set(FORMATS.values()))
+    ignored = on_ignored or (lambda path, reason: None)
     for p in paths or ("-",):
         if p == "-":
             yield p
@@ -77,9 +86,17 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[s
             for root, dirs, files in os.walk(p, onerror=unlisted.append):
                 yield from map(UnlistedDirectory, unlisted)
                 unlisted.clear()
+                for name in sorted(dirs):
+                    if name.startswith(".") or os.path.islink(os.path.join(root, name)):
+                        ignored(os.path.join(root, name), "hidden" if name.startswith(".")
+                                else "symlinked_directory")
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                documents = {_stem(name) for name in files if format_of(name) in ("txt", "html")}
                 for name in sorted(files):
-                    if not name.startswith(".") and format_of(name) in wanted:
+                    reason = _why_not_read(name, documents, wanted)
+                    if reason:
+                        ignored(os.path.join(root, name), reason)
+                    else:
                         yield os.path.join(root, name)
             yield from map(UnlistedDirectory, unlisted)
         elif not os.path.lexists(p):  # a broken link is read, and reported as unreadable
@@ -89,6 +106,30 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False) -> Iterator[s
                              "or `zhclean run`")
         else:
             yield p
+
+
+# NAME.meta.json beside NAME.txt or NAME.html: the page's metadata (url, site), as collectors
+# keep it (benchmarks/data/pages), not records.
+SIDECAR = ".meta.json"
+
+
+def _why_not_read(name: str, documents: set[str], wanted: tuple[str, ...]) -> str | None:
+    """Why a file met in a directory is not read (None: it is). documents: the stems of the
+    .txt and .html files beside it."""
+    if name.startswith("."):
+        return "hidden"
+    base = _uncompressed(name)
+    if base.endswith(SIDECAR) and base[:-len(SIDECAR)] in documents:
+        return "sidecar"
+    fmt = format_of(name)
+    if fmt is None:
+        return "unknown_format"
+    return None if fmt in wanted else "not_jsonl"
+
+
+def _stem(name: str) -> str:
+    """The name, lowercase, without its compression suffix and extension."""
+    return os.path.splitext(_uncompressed(name))[0]
 
 
 def format_of(name: str) -> str | None:
@@ -193,18 +234,33 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
         try:
             if fmt is None:  # stdin or an unknown extension named explicitly: sniff
                 stream, fmt = sniffed(stream)
-            if chunk_bytes:
-                yield from unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
-            elif fmt == "jsonl":
-                yield from read_jsonl(numbered_lines(stream, may_hold_array(path)), path, fields)
-            else:
-                yield from read_document(stream.read(), path, fmt)
+            empty = True
+            for item in _file_items(stream, path, fmt, fields, chunk_bytes):
+                empty = False
+                yield item
+            if empty and path != "-":  # empty stdin is the end of a pipe that gave nothing
+                yield empty_file(path)
         except (OSError, EOFError, lzma.LZMAError) as e:
             # A truncated or corrupt compressed file: what was read stands, the rest is reported.
             yield input_reject(path, None, STAGE, "unreadable", error=str(e))
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
+
+
+def _file_items(stream: BinaryIO, path: str, fmt: str, fields: FieldMap,
+                chunk_bytes: int | None) -> Iterator[dict]:
+    """What one input gives: records and rejects, or Unparsed chunks of it."""
+    if chunk_bytes:
+        return unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
+    if fmt == "jsonl":
+        return read_jsonl(numbered_lines(stream, may_hold_array(path)), path, fields)
+    return read_document(stream.read(), path, fmt)
+
+
+def empty_file(source: str) -> Notice:
+    """An empty file is no records, as an empty stdin is: no error."""
+    return Notice(input_reject(source, None, STAGE, "empty_file", error="no records in the file"))
 
 
 _LEADING_SPACE = b"\xef\xbb\xbf \t\r\n"
@@ -304,13 +360,16 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
 
 def read_jsonl(lines: Iterable[tuple[int, int | str, bytes]], source: str,
                fields: FieldMap) -> Iterator[dict]:
-    """Records from numbered JSONL lines (numbered_lines)."""
+    """Records from numbered JSONL lines (numbered_lines). Whatever a line holds, it costs that
+    line only: a reject naming the file and line, and the run goes on."""
     for lineno, place, raw in lines:
         line = raw.rstrip(b"\r\n")
-        if not line.strip():
+        if not line.strip():  # nothing, as jq and sqlite-utils take it: set aside, no error
+            yield Notice(input_reject(source, lineno, STAGE, "blank_line",
+                                      derive_id(source, place)))
             continue
         try:
-            obj = json.loads(line)
+            obj, non_finite = parsed_json(line.decode("utf-8-sig"))
             if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
                 json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone one cannot be written
         except UnicodeEncodeError:
@@ -318,37 +377,110 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes]], source: str,
                                error="a lone surrogate (\\ud800-\\udfff) in a JSON string",
                                raw_base64=base64.b64encode(line).decode("ascii"))
             continue
-        except UnicodeDecodeError as e:
+        except UnicodeDecodeError as e:  # raw surrogates (\xed\xa0\x80) too: not UTF-8
             yield input_reject(source, lineno, STAGE, "undecodable", derive_id(source, place),
                                error=f"not UTF-8 at byte {e.start}",
                                raw_base64=base64.b64encode(line).decode("ascii"))
             continue
-        except json.JSONDecodeError as e:
+        except (ValueError, RecursionError) as e:
             yield input_reject(source, lineno, STAGE, "malformed_json", derive_id(source, place),
-                               error=f"{e.msg} at column {e.colno}",
-                               text=line.decode("utf-8", errors="replace"))
+                               error=json_error(e), text=line.decode("utf-8", errors="replace"))
             continue
         if not isinstance(obj, dict):
             yield input_reject(source, lineno, STAGE, "not_an_object", derive_id(source, place),
                                error=f"a JSON {type(obj).__name__}, not an object", value=obj)
             continue
-        yield jsonl_record(obj, source, lineno, fields, place)
+        record = jsonl_record(obj, source, lineno, fields, place)
+        for path, token in non_finite:
+            yield field_reject(record, STAGE, "non_finite_number", path, token, input_line=lineno,
+                               error=f"{token} in {path} is not a JSON number: written as null")
+        yield record
+
+
+def json_error(error: Exception) -> str:
+    """What stopped the parser, in words: a syntax error, or JSON that Python cannot hold."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at column {error.colno}"
+    if isinstance(error, RecursionError):
+        return f"nested too deep to read (Python's limit: about {sys.getrecursionlimit()} levels)"
+    if "integer string conversion" in str(error):
+        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    return str(error)
+
+
+class _NonFinite(str):
+    """NaN, Infinity, -Infinity or a number too large for a float (1e400), as written: Python's
+    json reads them, but they are not JSON and cannot be written back."""
+
+
+class _NonFiniteMet(Exception):
+    """Raised by the first parse on meeting a _NonFinite: the text is parsed again, noting it."""
+
+
+def _refuse(token: str):
+    raise _NonFiniteMet
+
+
+def _finite_float(token: str, non_finite=_refuse) -> float:
+    value = float(token)
+    return value if math.isfinite(value) else non_finite(token)
+
+
+# Built once (not per line): the first for every line, the second for the few that hold one.
+_DECODE = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite_float).decode
+_DECODE_NOTING = json.JSONDecoder(
+    parse_constant=_NonFinite, parse_float=lambda token: _finite_float(token, _NonFinite)).decode
+
+
+def parsed_json(text: str) -> tuple[Any, list[tuple[str, str]]]:
+    """The value of a JSON text, each non-finite number in it made null; and where they were
+    (path such as `meta.scores[2]`, token as written)."""
+    try:
+        return _DECODE(text), []
+    except _NonFiniteMet:
+        value = _DECODE_NOTING(text)
+        return value, nulled(value)
+
+
+def nulled(value: Any) -> list[tuple[str, str]]:
+    """Each _NonFinite below `value` replaced by None, in place; their paths and tokens, in the
+    order of the text. Walked without recursion: the value may be nested as deep as the parser
+    goes."""
+    found = []
+    pending = [(None, None, value, "")]  # parent, key, node, path; popped in document order
+    while pending:
+        parent, key, node, path = pending.pop()
+        if isinstance(node, _NonFinite) and parent is not None:
+            parent[key] = None
+            found.append((path, str(node)))
+        elif isinstance(node, dict):
+            pending.extend((node, k, v, f"{path}.{k}" if path else k)
+                           for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            pending.extend((node, i, v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
+    return found
 
 
 def numbered_lines(stream: BinaryIO,
                    arrays: bool = False) -> Iterator[tuple[int, int | str, bytes]]:
     """The JSONL lines of a stream as (line number, place, bytes), the place being what a record
-    without an id has its id derived from: its line. With `arrays`, a JSON array of objects is read
-    as such lines (json_array_lines)."""
+    without an id has its id derived from: its line. With `arrays`, a JSON array of objects, or
+    pretty-printed objects (a line holding `{` alone opens the first), are read as such lines
+    (json_value_lines)."""
     peek = getattr(stream, "peek", None)
-    if arrays and peek and _JSON_ARRAY.match(peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES]):
-        return json_array_lines(stream)
+    head = peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES] if arrays and peek else b""
+    if _JSON_ARRAY.match(head):
+        return json_value_lines(stream)
+    if _PRETTY_OBJECT.match(head):
+        return json_value_lines(stream, array=False)
     return ((lineno, lineno, line) for lineno, line in enumerate(stream, 1))
 
 
 # A JSON array of objects (or an empty one), told from its first bytes. `[` alone is not enough on
 # stdin: a text article may begin with `[快讯]`.
 _JSON_ARRAY = regex.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\[[ \t\r\n]*[{\]]")
+# A pretty-printed object (json.dump(indent=...), jq, JSON.stringify): no JSONL line is `{` alone.
+_PRETTY_OBJECT = regex.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r]*\n")
 _ARRAY_OPENING = regex.compile(rb"\[[ \t\r\n]*")
 _ARRAY_PEEK_BYTES = 4096
 _READ_BYTES = 1 << 16
@@ -356,13 +488,16 @@ _MAX_ELEMENT_CHARS = 1 << 26  # past this, an element that does not parse is not
 _CUT_MARGIN = 8  # longer than any token that can be cut without an error at the cut (\\uXXXX, false)
 
 
-def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]:
-    """The elements of a JSON array as numbered JSONL lines: each element's own text with its line
+def json_value_lines(stream: BinaryIO,
+                     array: bool = True) -> Iterator[tuple[int, int | str, bytes]]:
+    """The elements of a JSON array (or with array=False, the whitespace-separated JSON values of
+    a stream: pretty-printed objects) as numbered JSONL lines: each element's own text with its line
     breaks (JSON allows them only between tokens) made spaces, numbered by the line it starts on;
-    element k's place is `[k]`, as several may share a line. Elements are parsed as they are read,
-    so memory follows the largest element. From the first thing that is not an element, a comma or
-    the closing bracket, the rest of the stream is passed on line by line as it is, for read_jsonl
-    to report; an array cut short raises EOFError, as a truncated compressed file does."""
+    element k's place is `[k]`, as several may share a line (a value's place is its line, as in
+    JSONL). Elements are parsed as they are read, so memory follows the largest element. From the
+    first thing that is not an element, a comma or the closing bracket, the rest of the stream is
+    passed on line by line as it is, for read_jsonl to report; an array cut short raises EOFError,
+    as a truncated compressed file does."""
     decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode  # bad bytes kept
     scan = json.JSONDecoder().raw_decode
 
@@ -374,14 +509,15 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
     text, eof = more("")
     text = text.lstrip("\ufeff")
     pos, lineno, element_no = 0, 1, 0
-    expect = "["  # then an element or "]", then "," or "]", then nothing
+    # An array: "[", then an element or "]", then "," or "]", then nothing. Values: any number.
+    expect = "[" if array else "element or end"
     while True:
         while pos < len(text) and text[pos] in " \t\r\n":
             lineno += text[pos] == "\n"
             pos += 1
         if pos == len(text):
             if eof:
-                if expect != "end":
+                if expect not in ("end", "element or end"):
                     raise EOFError(f"the JSON array ends at line {lineno} without its closing ]")
                 return
             (text, eof), pos = more(text[pos:]), 0
@@ -399,6 +535,11 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
                 stop, open_string = end, False
             except json.JSONDecodeError as e:
                 end, stop, open_string = None, e.pos, e.msg.startswith("Unterminated string")
+            except (ValueError, RecursionError):
+                # Well-formed, but more than Python holds (an integer of more than 4,300 digits,
+                # nesting past the recursion limit): passed on whole, for read_jsonl to reject.
+                end = _value_end(text, pos)
+                stop, open_string = (end, False) if end else (len(text), True)
             # What was read may end inside the element (a string, a \\u escape, true, a number):
             # an element that stops, well or badly, near the end of it is parsed again with more.
             near_end = open_string or stop >= len(text) - _CUT_MARGIN
@@ -410,11 +551,11 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
             if end is None:
                 break
             element = text[pos:end]
-            yield lineno, f"[{element_no}]", element.replace("\r", " ").replace("\n", " ").encode(
-                "utf-8", "surrogateescape")
+            yield lineno, f"[{element_no}]" if array else lineno, \
+                element.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape")
             lineno += element.count("\n")
             element_no += 1
-            expect, pos = ", or ]", end
+            expect, pos = ", or ]" if array else "element or end", end
         else:
             break
     # Not an array (any more): the rest as it is, a line at a time, from where it stopped.
@@ -431,33 +572,108 @@ def json_array_lines(stream: BinaryIO) -> Iterator[tuple[int, int | str, bytes]]
         yield lineno, lineno, pending.encode("utf-8", "surrogateescape")
 
 
+# What _value_end steps over: a string (escapes and all), a bracket, a number.
+_VALUE_TOKEN = regex.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]|-?[0-9][0-9.eE+-]*+')
+
+
+def _value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at pos ends, found without parsing it (so without the
+    recursion a parser needs); None when the text ends first."""
+    depth = 0
+    for token in _VALUE_TOKEN.finditer(text, pos):
+        if token.group() in ("[", "{"):
+            depth += 1
+        elif token.group() in ("]", "}"):
+            depth -= 1
+        if depth <= 0:
+            return token.end()
+    return None
+
+
 def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap,
                  place: int | str) -> dict:
     """place: where the record sits in its source (numbered_lines), from which an id is derived
-    when it has none."""
-    text = obj.pop(fields.text, None)
+    when it has none. A `meta` that is not an object is kept as meta.read.input_meta."""
+    record_id = _record_id(obj.get(fields.id), source, place)
+    text = obj.get(fields.text)
     if not isinstance(text, str) or not text.strip():
-        return input_reject(source, lineno, STAGE, "no_text", derive_id(source, place),
-                            error=f"no text in field {fields.text!r}", record=obj)
-    rec_id = obj.pop(fields.id, None)
+        return input_reject(source, lineno, STAGE, "no_text", record_id,
+                            error=_why_no_text(obj, fields.text), field=fields.text,
+                            value=shown(text), record=_without(obj, fields.text))
+    for name in (fields.text, fields.id):
+        obj.pop(name, None)
     title = obj.pop(fields.title, "")
     meta = obj.pop("meta", None)
     record = new_record(
-        id=str(rec_id) if rec_id not in (None, "") else derive_id(source, place),
+        id=record_id,
         source=obj.pop("source", None) or source,
         title="" if title is None else title if isinstance(title, str) else str(title),
         text=text,
-        meta=meta if isinstance(meta, dict) else {},
+        meta=_record_meta(meta),
     )
     record.update(obj)  # fields zhclean does not know pass through
     return record
 
 
+def _record_meta(meta: Any) -> dict:
+    """The input's meta; one that is not an object is kept, where a stage cannot take it for
+    its own."""
+    if meta is None or isinstance(meta, dict):
+        return meta or {}
+    return {"read": {"input_meta": meta}}
+
+
+def _record_id(value: Any, source: str, place: int | str) -> str:
+    return str(value) if value not in (None, "") else derive_id(source, place)
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}
+
+
+def _why_no_text(obj: dict, field: str) -> str:
+    if field not in obj:
+        return f"no field {field!r}"
+    if isinstance(obj[field], str):
+        return f"{field!r} is blank"
+    return f"{field!r} is {_JSON_TYPES[type(obj[field])]}, not a string"
+
+
+def _without(obj: dict, field: str) -> dict:
+    return {key: value for key, value in obj.items() if key != field}
+
+
+MAX_SHOWN_CHARS = 1000
+
+
+def shown(value: Any) -> Any:
+    """A refused value as a reject holds it: itself, or when its JSON is longer than
+    MAX_SHOWN_CHARS, the head of that JSON followed by `…`."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        return "… (nested too deep to show)"
+    return value if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "…"
+
+
 def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
-    """A .txt or .html file as one record (or a Reject when nothing could be read from it)."""
+    """A .txt or .html file as one record (or a Reject when nothing could be read from it). A
+    binary file is refused whole, never decoded; an empty one (spaces at most) is no records."""
+    kind = charset.binary_kind(data)
+    if kind:
+        yield input_reject(source, None, STAGE, "binary", error=f"{kind}, not text")
+        return
     declared = declared_charset(data) if fmt == "html" else None
     encoding = charset.detect(data, declared)
+    if encoding is None:
+        yield input_reject(source, None, STAGE, "undecodable",
+                           error=f"{len(data)} bytes, too few to tell their encoding",
+                           raw_base64=base64.b64encode(data).decode("ascii"))
+        return
     text, bad_lines = decode_lines(data, encoding)
+    if not text.strip() and not bad_lines:
+        yield empty_file(source)
+        return
     record_id = derive_id(source, 0)
     for lineno, raw in bad_lines:
         # The line stays in the record's text as an empty line, so its index holds.

@@ -14,9 +14,14 @@ A reject is what a stage dropped, with the reason:
     id, source, stage, reason      always
     line, text                     a dropped line: its 0-based index among the lines of the
                                    record's text as it entered the pipeline, and the line itself
-    field, text                    a dropped field value (e.g. a spam title)
+    field, text                    a dropped field value (e.g. a spam title, a NaN made null)
+    field, value                   a value refused as the text (no_text), its head when huge
     record                         a dropped whole record
     raw_base64                     bytes that could not be decoded
+
+A Notice is a reject that is no error: input that holds nothing (a blank JSONL line, an empty
+file). It is written and counted as any reject, but not reported on stderr, and the exit status
+stays 0.
 """
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ import hashlib
 
 class Reject(dict):
     """A reject record; a dict (so it serialises as JSON) that the runner can tell from a record."""
+
+
+class Notice(Reject):
+    """Input set aside that is not an error (see the module's docstring)."""
 
 
 def derive_id(source: str, position: int) -> str:

@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from pipeline.records import Reject
+from pipeline.records import Notice, Reject
+from pipeline.writers import Unwritable
 
 log = logging.getLogger("zhclean")
 
@@ -20,6 +21,7 @@ class Stats:
     # Set by the command for the whole run (not per worker chunk): --stats and the progress line.
     inputs_read: int = 0
     inputs_skipped: int = 0  # unchanged since the last run with the same --state
+    files_ignored: Counter = field(default_factory=Counter)  # reason -> files a walk passed over
     bytes_in: int = 0  # size on disk of the input files read (stdin is not counted)
     seconds: float = 0.0
 
@@ -41,7 +43,9 @@ class Stats:
         """as_dict with the run's inputs, bytes and speed: what --stats writes."""
         mb_per_s = self.bytes_in / 1e6 / self.seconds if self.seconds else 0.0
         return {**self.as_dict(), "inputs_read": self.inputs_read,
-                "inputs_skipped": self.inputs_skipped, "bytes_in": self.bytes_in,
+                "inputs_skipped": self.inputs_skipped,
+                "files_ignored": dict(sorted(self.files_ignored.items())),
+                "bytes_in": self.bytes_in,
                 "seconds": round(self.seconds, 3), "mb_per_s": round(mb_per_s, 3)}
 
 
@@ -64,21 +68,70 @@ def apply_stages(record: dict, stages: list[tuple[str, Stage]]) -> tuple[dict | 
 
 def run_stream(items: Iterable[dict], stages: list[tuple[str, Stage]], out, rejects_out,
                stats: Stats, on_input_error: Callable[[Reject], None] | None = None) -> None:
-    """on_input_error: where input errors are reported (default: logged on stderr)."""
+    """on_input_error: where input errors are reported (default: logged on stderr). A record
+    that cannot be written as JSON is an input error too: rejected, and the run goes on."""
+    def reject_input(reject: Reject) -> None:
+        if not isinstance(reject, Notice):
+            stats.input_errors += 1
+            (on_input_error or report)(reject)
+        write_reject(reject)
+
+    def write_reject(reject: Reject) -> None:
+        stats.rejects[reject["stage"], reject["reason"]] += 1
+        rejects_out.write(reject)
+
     for item in items:
         if isinstance(item, Reject):
-            stats.input_errors += 1
-            (on_input_error or report)(item)
-            record, rejects = None, [item]
-        else:
-            stats.records_in += 1
-            record, rejects = apply_stages(item, stages)
+            reject_input(item)
+            continue
+        stats.records_in += 1
+        record, rejects = apply_stages(item, stages)
         for reject in rejects:
-            stats.rejects[reject["stage"], reject["reason"]] += 1
-            rejects_out.write(reject)
-        if record is not None:
-            stats.records_out += 1
+            write_reject(reject)
+        if record is None:
+            continue
+        stats.records_out += 1  # before writing: a dedup sink takes its duplicates off
+        try:
             out.write(record)
+        except Unwritable as e:
+            stats.records_out -= 1
+            reject_input(Reject(id=record.get("id"), source=record.get("source"), stage="write",
+                                reason="unwritable", error=str(e)))
+
+
+# The first errors of a file are shown, then one line says how many more.
+SHOWN_PER_FILE = 5
+
+
+class ErrorReport:
+    """Input errors on stderr, one line each (-q too), at most SHOWN_PER_FILE for a file: then
+    `... and N more errors in FILE`, once its errors end. Use as a context manager, which ends
+    the last file's."""
+
+    def __init__(self):
+        self._source: str | None = None
+        self._shown = self._more = 0
+
+    def __call__(self, reject: Reject) -> None:
+        if reject["source"] != self._source:
+            self._end_file()
+            self._source = reject["source"]
+        if self._shown < SHOWN_PER_FILE:
+            report(reject)
+            self._shown += 1
+        else:
+            self._more += 1
+
+    def _end_file(self) -> None:
+        if self._more:
+            log.error("... and %s more errors in %s", f"{self._more:,}", self._source)
+        self._shown = self._more = 0
+
+    def __enter__(self) -> "ErrorReport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._end_file()
 
 
 def report(reject: Reject) -> None:

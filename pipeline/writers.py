@@ -1,7 +1,11 @@
 """JSONL out: stdout, or a file written atomically (a temporary file renamed on success), so a cron
 job never leaves a half-written output behind. A symbolic link is written through (the link
 stays); what is not a regular file (/dev/stdout, a FIFO, a device) is written directly. A file
-named .gz, .bz2, .xz or .zst is compressed."""
+named .gz, .bz2, .xz or .zst is compressed.
+
+Every line written is valid JSON: what JSON cannot hold (NaN, Infinity, a lone surrogate, nesting
+past Python's recursion limit) raises Unwritable for a record, which the runner rejects, and
+costs a reject only the values it carries."""
 from __future__ import annotations
 
 import bz2
@@ -14,16 +18,46 @@ import stat
 import sys
 from typing import BinaryIO
 
+from pipeline.records import Reject
+
 
 class OutputClosed(Exception):
     """The reader of stdout went away (`| head`): stop quietly."""
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per line
+class Unwritable(ValueError):
+    """A record JSON cannot hold; nothing of it was written."""
+
+
+# Built once, not per line; allow_nan=False: NaN and Infinity are not JSON.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def dumps(obj: dict) -> bytes:
-    return _ENCODER.encode(obj).encode("utf-8") + b"\n"
+    """One JSONL line. A reject that cannot be written whole is written with its plain fields
+    (id, source, reason, line, error, ...) and why, never lost; a record raises Unwritable."""
+    try:
+        return _ENCODER.encode(obj).encode("utf-8") + b"\n"
+    except (ValueError, RecursionError) as e:
+        if isinstance(obj, Reject):
+            return dumps(_plain_fields(obj, _why_unwritable(e)))
+        raise Unwritable(_why_unwritable(e)) from None
+
+
+def _why_unwritable(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deep to write as JSON"
+    if isinstance(error, UnicodeEncodeError):
+        return "a lone surrogate (\\ud800-\\udfff), which UTF-8 cannot hold"
+    return "NaN or Infinity, which JSON cannot hold"
+
+
+def _plain_fields(reject: Reject, why: str) -> dict:
+    """The reject's strings and numbers, made writable, and why the rest was left out."""
+    fields = {key: value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str)
+              else value for key, value in reject.items()
+              if value is None or isinstance(value, (str, int))}
+    return {**fields, "unwritable": f"{why}: only its plain fields are written"}
 
 
 class JsonlWriter:
