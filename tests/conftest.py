@@ -37,3 +37,10 @@ def zhclean():
 def read_jsonl(path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").split("\n")
             if line.strip()]
+
+
+def strict_json(line: str):
+    """json.loads refusing what is not JSON (NaN, Infinity), as other tools do."""
+    def refuse(token):
+        raise ValueError(f"{token} is not JSON")
+    return json.loads(line, parse_constant=refuse)

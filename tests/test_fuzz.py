@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_jsonl
+from conftest import read_jsonl, strict_json
 
 SEED = 20261203
 LINES = 9_000
@@ -117,13 +117,6 @@ def corpus(tmp_path_factory):
         suffix, data = raw_file(rng)
         (pages / f"{i:04d}{suffix}").write_bytes(data)
     return folder, lines
-
-
-def strict_json(line: str):
-    """json.loads refusing NaN and Infinity, which are not JSON."""
-    def refuse(token):
-        raise ValueError(f"{token} is not JSON")
-    return json.loads(line, parse_constant=refuse)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from conftest import read_jsonl
+from conftest import read_jsonl, strict_json
 from pipeline import readers
 from pipeline.records import Reject, derive_id
 from pipeline.runner import Stats, run_stream
@@ -25,13 +25,6 @@ TRAD = ["華爾街的公司反對政府的監督與管制。", "隨後愛斯基�
 
 def jsonl(*objects) -> bytes:
     return b"".join(json.dumps(o, ensure_ascii=False).encode() + b"\n" for o in objects)
-
-
-def strict_json(line: str):
-    """json.loads refusing what is not JSON (NaN, Infinity), as other tools do."""
-    def refuse(token):
-        raise ValueError(f"{token} is not JSON")
-    return json.loads(line, parse_constant=refuse)
 
 
 # ------------------------------------------------------------ 1. one bad line, not the run
