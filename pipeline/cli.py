@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import signal
 import sqlite3
@@ -18,7 +19,8 @@ import click
 
 from pipeline import __version__
 from pipeline import config as configfile
-from pipeline.readers import COMPRESSIONS, FieldMap, InputError, expand_paths, read_inputs
+from pipeline.readers import (COMPRESSIONS, MAX_RECORD_BYTES, FieldMap, Globs, InputError,
+                              expand_paths, read_inputs)
 from pipeline.rules import RuleError
 from pipeline import parallel
 from pipeline.records import Notice, Reject
@@ -115,6 +117,29 @@ read_options = _compose(
     click.option("--id-field", default="id", show_default=True,
                  help="JSONL input: the field holding the id."),
 )
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """FloatRange lets inf and nan through."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of megabytes", ctx, param)
+    return value
+
+
+MB = 1_000_000  # as --stats counts MB/s
+input_options = _compose(
+    click.option("--max-record-mb", type=click.FloatRange(0, min_open=True),
+                 default=MAX_RECORD_BYTES / MB, show_default=True, callback=_finite,
+                 help="A record larger than this (a JSONL line or array element, a .txt or "
+                      ".html file once decompressed) is rejected as too_large with its head, "
+                      "never read whole, so memory stays bounded."),
+    click.option("--include", multiple=True, metavar="GLOB",
+                 help="Directory inputs: read only the files whose path below the directory "
+                      "matches GLOB (repeatable; fnmatch, * matches / too)."),
+    click.option("--exclude", multiple=True, metavar="GLOB",
+                 help="Directory inputs: do not read the files whose path below the directory "
+                      "matches GLOB (repeatable); -v lists them."),
+)
 rules_option = click.option(
     "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, exists=True),
     help="A directory of rule files that add to or override the shipped rules/ (repeatable).")
@@ -186,11 +211,17 @@ def fields_from(opts: dict) -> FieldMap:
                     id=opts.get("id_field", "id"))
 
 
-def check_inputs(paths, only_jsonl: bool, ignored: Counter) -> list[str]:
+def record_limit(opts: dict) -> int:
+    """--max-record-mb in bytes."""
+    return round(opts.get("max_record_mb", MAX_RECORD_BYTES / MB) * MB)
+
+
+def check_inputs(paths, only_jsonl: bool, ignored: Counter, opts: dict) -> list[str]:
     """The input files: every one must exist before anything is written; no paths means stdin,
-    which must not be a terminal. What a directory holds and is not read is listed under -v and
-    counted by reason in `ignored`."""
-    files = list(expand_paths(paths, only_jsonl, _ignoring(ignored)))
+    which must not be a terminal. What a directory holds and is not read (--include and
+    --exclude too) is listed under -v and counted by reason in `ignored`."""
+    globs = Globs(tuple(opts.get("include") or ()), tuple(opts.get("exclude") or ()))
+    files = list(expand_paths(paths, only_jsonl, _ignoring(ignored), globs))
     if not paths and sys.stdin.isatty():
         raise InputError("no input: name files or directories, or pipe JSONL into stdin")
     return files
@@ -279,25 +310,25 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
     with exit_statuses():
-        files = check_inputs(paths, only_jsonl, stats.files_ignored)
+        files = check_inputs(paths, only_jsonl, stats.files_ignored, opts)
         check_outputs(opts, files, rejects_path)
         settings = settings_from(opts)
         stages = list(zip(stage_names, build_stages(stage_names, settings)))
         if opts.get("explain"):
-            sys.exit(explain_inputs(paths, opts, stages[0][1], only_jsonl=only_jsonl))
+            sys.exit(explain_inputs(files, opts, stages[0][1], only_jsonl=only_jsonl))
     fields = fields_from(opts)
     started = time.monotonic()
     with exit_statuses():
         # The stats file is opened first, so that a place where it cannot be written stops the
-        # run before anything is processed or committed; the summary goes in last.
+        # run before anything is processed or committed; the summary goes in last, and with a
+        # state it is staged and published with the outputs.
         stats_path = opts.get("stats_path")
-        with JsonlWriter(stats_path) if stats_path else NullWriter() as stats_out:
-            with State(opts.get("state")) as state:
+        with State(opts.get("state")) as state:
+            with state.writer(stats_path) if stats_path else NullWriter() as stats_out:
                 inputs, stats.inputs_skipped = state.select(files)
                 if state.persistent and not inputs:
                     log.info("nothing to do: %d inputs unchanged since the last run",
                              stats.inputs_skipped)
-                    state.commit()
                 else:
                     stats.inputs_read = len(inputs)
                     stats.bytes_in = sum(_size(i.path) for i in inputs)
@@ -308,8 +339,9 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                     sink_for = _dedup_sink(state, opts, stats)
                     jobs = opts.get("jobs") or 1
                     items = _progress(read_inputs(
-                        selected, fields, only_jsonl,
-                        chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None), stats, opts)
+                        selected, fields, only_jsonl, expanded=True,
+                        chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None,
+                        max_record_bytes=record_limit(opts)), stats, opts)
                     with out_writer as out, rejects_writer as rejects, ErrorReport() as errors:
                         sink = sink_for(out, rejects)
                         if jobs > 1:
@@ -318,12 +350,26 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                                                   on_input_error=errors)
                         else:
                             run_stream(items, stages, sink, rejects, stats, errors)
-                    state.commit()
-            stats.seconds = time.monotonic() - started
-            stats_out.write(stats.summary())
+                stats.seconds = time.monotonic() - started
+                summary = stats.summary() if inputs else _summary_to_report(state, stats)
+                stats_out.write(summary)
+            state.commit(summary)
     if opts.get("verbose"):
-        _print_summary(stats)
-    sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)
+        _print_summary(summary)
+    sys.exit(EXIT_BAD_INPUT if summary["input_errors"] else EXIT_OK)
+
+
+def _summary_to_report(state: State, stats: Stats) -> dict:
+    """When every input was done already: the summary of the last run if it was killed after its
+    commit, before it could report it (its outputs are published now), else this run's."""
+    killed = state.unreported()
+    if not killed:
+        return stats.summary()
+    log.log(logging.ERROR if killed["input_errors"] else logging.WARNING,
+            "the last run on %s was killed after its commit: its outputs are published now; "
+            "it read %d records and met %d input errors", state.path, killed["records_in"],
+            killed["input_errors"])
+    return killed
 
 
 def _size(path: str) -> int:
@@ -363,11 +409,11 @@ def _progress(items, stats: Stats, opts: dict):
     click.echo("\r\033[K", err=True, nl=False)
 
 
-def _print_summary(stats: Stats) -> None:
-    s = stats.as_dict()
+def _print_summary(s: dict) -> None:
+    """-v: the summary (Stats.summary) on one line."""
     rejects = "; ".join(f"{stage} " + ", ".join(f"{reason} {n}" for reason, n in reasons.items())
                         for stage, reasons in s["rejects"].items()) or "none"
-    ignored = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.files_ignored.items()))
+    ignored = ", ".join(f"{reason} {n}" for reason, n in s["files_ignored"].items())
     click.echo(f"zhclean: {s['records_in']} records in, {s['records_out']} out, "
                f"{s['input_errors']} input errors; rejects: {rejects}"
                + (f"; files ignored: {ignored}" if ignored else ""), err=True)
@@ -392,6 +438,7 @@ def _stage_command(name: str, extra_options, help_text: str):
     @main.command(name, help=help_text)
     @click.argument("paths", nargs=-1, type=INPUT_PATH)
     @extra_options
+    @input_options
     @rules_option
     @output_options
     @wraps(lambda **opts: None)
@@ -442,6 +489,7 @@ def main():
 @main.command()
 @click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
+@input_options
 @output_options
 def read(paths, **opts):
     """Turn raw inputs (.jsonl, .txt, .html, compressed too) into records."""
@@ -462,18 +510,20 @@ EXPLAIN_COLOURS = {None: "green", "spam_title": "red", "html": "magenta",
 @main.command()
 @click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
+@input_options
 @rules_option
 def explain(paths, **opts):
     """Show why despam keeps or drops each line of raw or JSONL input (coloured on a terminal)."""
     execute(paths, ("despam",), dict(opts, explain=True), only_jsonl=False)
 
 
-def explain_inputs(paths, opts, despammer, *, only_jsonl: bool) -> int:
+def explain_inputs(files, opts, despammer, *, only_jsonl: bool) -> int:
     """Each record's lines as despam decides them: index, decision, score, line, evidence.
     Returns the exit status: input that could not be read is reported as `run` reports it."""
     status = EXIT_OK
     with ErrorReport() as errors:
-        for record in read_inputs(paths, fields_from(opts), only_jsonl=only_jsonl):
+        for record in read_inputs(tuple(files), fields_from(opts), only_jsonl=only_jsonl,
+                                  max_record_bytes=record_limit(opts), expanded=True):
             if isinstance(record, Notice):
                 continue
             if isinstance(record, Reject):
@@ -499,6 +549,7 @@ _stage_command("segment", _compose(segmenter_option("--engine"), segment_options
 @main.command()
 @click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
+@input_options
 @convert_options
 @segmenter_option("--segmenter")
 @segment_options
@@ -518,6 +569,9 @@ def run(ctx, paths, engine, address, **opts):
     `zhclean read ... | zhclean convert | zhclean despam | zhclean segment`."""
     if engine == "ray" and (opts.get("state") or opts.get("dedup")):
         raise click.UsageError("--state and --dedup work with --engine local only")
+    if engine == "ray" and record_limit(opts) != MAX_RECORD_BYTES:
+        raise click.UsageError(f"--max-record-mb works with --engine local only (Ray reads "
+                               f"with the default, {MAX_RECORD_BYTES / MB:g} MB)")
     if address and engine != "ray":
         raise click.UsageError("--address names a Ray cluster: it needs --engine ray")
     check_threshold(ctx, opts)
@@ -558,7 +612,7 @@ def run_on_ray(paths, opts, address) -> None:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
     ignored: Counter = Counter()
     with exit_statuses():
-        files = check_inputs(paths, False, ignored)
+        files = check_inputs(paths, False, ignored, opts)
         check_outputs(opts, files, rejects_dir)
         settings = settings_from(opts)
         build_stages(ORDER, settings)  # a rule error shows here, before Ray starts
@@ -573,7 +627,7 @@ def run_on_ray(paths, opts, address) -> None:
         with exit_statuses(), JsonlWriter(opts["stats_path"]) as f:  # as the local engine does
             f.write(stats.summary())
     if opts.get("verbose"):
-        _print_summary(stats)
+        _print_summary(stats.summary())
     sys.exit(EXIT_BAD_INPUT if stats.input_errors else EXIT_OK)
 
 

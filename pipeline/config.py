@@ -14,8 +14,9 @@ repeatable option a list (`rules = ["/etc/zhclean/rules"]`), and `paths` names t
 
 Keys outside any table apply to every command that has the option; a command's table overrides
 them, and a flag on the command line overrides both. Relative paths are relative to the file's
-directory (cron starts jobs in $HOME). An unknown table or key, or a value the option refuses, is a
-ConfigError naming the file, table and key. The file becomes Click's default_map, so every option of
+directory (cron starts jobs in $HOME). An unknown table or key, a value of another type than the
+flag's (true is no number, 2.9 no integer) or one the option refuses, is a ConfigError naming the
+file, table and key. The file becomes Click's default_map, so every option of
 every command can be set without a second list of options. `zhclean config show` prints the
 effective values as TOML that can be fed back.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import click
@@ -95,20 +97,31 @@ def _convert(param: click.Parameter, value, command: click.Command, base: str, w
     many = param.multiple or param.nargs == -1
     if many and not isinstance(value, list):
         value = [value]
-    # Click would take 5 as the path "5" (or a file descriptor), and fails on 3 for a flag: the
-    # file must say what it means.
-    wanted = bool if isinstance(param.type, click.types.BoolParamType) else str \
-        if isinstance(param.type, (click.Path, click.types.StringParamType, click.Choice)) else None
-    if wanted and any(type(v) is not wanted for v in (value if many else [value])):
-        kind = {bool: "true or false", str: "strings" if many else "a string"}[wanted]
-        raise ConfigError(f"{where}: expected {kind}, found {value!r}")
+    types, one, several = _toml_types(param.type)
+    if any(type(v) not in types for v in (value if many else [value])):
+        raise ConfigError(f"{where}: expected {several if many else one}, found {value!r}")
     if isinstance(param.type, click.Path):
         value = [_resolve(v, base) for v in value] if many else _resolve(value, base)
     try:
         param.process_value(click.Context(command), value)
     except click.BadParameter as e:
         raise ConfigError(f"{where}: {e.format_message()}") from None
+    except OverflowError:  # an integer no float holds, where a number is wanted
+        raise ConfigError(f"{where}: {value} is too large a number") from None
     return value
+
+
+def _toml_types(param_type: click.ParamType) -> tuple[tuple[type, ...], str, str]:
+    """The TOML types a value of the option's type must have, and their names (one, several).
+    Click would take 5 as the path "5", 2.9 as the count 2 and true as the threshold 1.0: the file
+    must say what it means. bool is no int here, as TOML has both."""
+    if isinstance(param_type, click.types.BoolParamType):
+        return (bool,), "true or false", "true or false"
+    if isinstance(param_type, click.types.IntParamType):
+        return (int,), "an integer", "integers"
+    if isinstance(param_type, click.types.FloatParamType):
+        return (int, float), "a number", "numbers"
+    return (str,), "a string", "strings"  # paths, choices, text: what a flag is given
 
 
 def _resolve(value, base: str):
@@ -150,15 +163,24 @@ def to_toml(tables: dict[str, dict], source: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _toml_key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() else json.dumps(key)
+    return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
 
 
 def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return repr(value)
+        return repr(value)  # inf and nan are TOML too
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+    return _toml_string(str(value))
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: a JSON string is one, but for DEL, which JSON leaves as it is and
+    TOML allows only escaped."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")

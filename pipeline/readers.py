@@ -8,11 +8,14 @@ Formats by extension, each also compressed (.gz .bz2 .xz .zst):
 stdin ("-") is sniffed: gzip, bzip2, xz or zstd data is decompressed first; then `{` (or `[{`, a
 JSON array) starts JSONL, `<` starts HTML, anything else is text; nothing at all is JSONL of no
 records. A directory is walked for files of these formats; what else it holds (hidden files, links
-to directories, sidecars, other formats) is passed to on_ignored.
+to directories, sidecars, other formats, files the --include and --exclude globs leave out) is
+passed to on_ignored.
 
 Readers stream: JSONL is read a line at a time, a JSON array an element at a time (each numbered by
-the line it starts on); a .txt or .html file is one record, so it is read
-whole (memory follows the largest article, not the input). Bad input never stops a run: it becomes a
+the line it starts on); a .txt or .html file is one record, so it is read whole. Memory is bounded
+whatever the input: a record over max_record_bytes (a line, an element, a file once decompressed) is
+never held whole but read on in blocks (a file: not at all, decompression stops at the limit) and
+rejected as too_large with its head. Bad input never stops a run: it becomes a
 Reject (reason and file:line) which the runner sends to the rejects stream and reports on stderr: a
 line Python's json cannot parse, a binary file, undecodable bytes. Input that holds nothing (a blank
 JSONL line, an empty file) is a Notice: a reject that is no error.
@@ -22,12 +25,14 @@ from __future__ import annotations
 import base64
 import bz2
 import codecs
+import fnmatch
 import gzip
 import io
 import json
 import lzma
 import math
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -36,7 +41,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 import regex
 
 from pipeline import charset
-from pipeline.records import Notice, derive_id, field_reject, input_reject, new_record
+from pipeline.records import Notice, Reject, derive_id, field_reject, input_reject, new_record
 
 STAGE = "read"
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
@@ -70,12 +75,31 @@ class UnlistedDirectory(str):
         return path
 
 
+@dataclass(frozen=True)
+class Globs:
+    """--include and --exclude: fnmatch patterns on a file's path relative to the directory given
+    (`*` matches `/` too, so `*.txt` is every .txt file at any depth)."""
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def why_not_read(self, relative: str) -> str | None:
+        """`excluded`, or None for a file the globs let through."""
+        included = not self.include or _matches(relative, self.include)
+        return None if included and not _matches(relative, self.exclude) else "excluded"
+
+
+def _matches(relative: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(relative, pattern) for pattern in patterns)
+
+
 def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False,
-                 on_ignored: Callable[[str, str], None] | None = None) -> Iterator[str]:
+                 on_ignored: Callable[[str, str], None] | None = None,
+                 globs: Globs = Globs()) -> Iterator[str]:
     """Files named, and the files of a known format below a directory, in sorted order.
     only_jsonl (the stage commands, which read records): JSONL files only. What a directory holds
-    and is not read goes to on_ignored(path, reason) (_why_not_read; a link to a directory is not
-    followed, so that a link to a parent cannot loop)."""
+    and is not read goes to on_ignored(path, reason) (_why_not_read, or `excluded` by the globs; a
+    link to a directory is not followed, so that a link to a parent cannot loop). A file named
+    is read whatever the globs say."""
     wanted = ("jsonl",) if only_jsonl else tuple(set(FORMATS.values()))
     ignored = on_ignored or (lambda path, reason: None)
     for p in paths or ("-",):
@@ -93,7 +117,8 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False,
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 documents = {_stem(name) for name in files if format_of(name) in ("txt", "html")}
                 for name in sorted(files):
-                    reason = _why_not_read(name, documents, wanted)
+                    reason = _why_not_read(name, documents, wanted) or \
+                        globs.why_not_read(os.path.relpath(os.path.join(root, name), p))
                     if reason:
                         ignored(os.path.join(root, name), reason)
                     else:
@@ -217,11 +242,20 @@ class ZstdReader(io.RawIOBase):
         super().close()
 
 
+# The default of --max-record-mb: far above any article (the longest news page is under 1 MB), and
+# low enough that the stages hold a record of it in well under a gigabyte.
+MAX_RECORD_BYTES = 16_000_000
+
+
 def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
-                only_jsonl: bool = False, chunk_bytes: int | None = None) -> Iterator[dict]:
+                only_jsonl: bool = False, chunk_bytes: int | None = None,
+                max_record_bytes: int = MAX_RECORD_BYTES, expanded: bool = False) -> Iterator[dict]:
     """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
-    of about that size stand in for the records, so that worker processes do the parsing."""
-    for path in expand_paths(paths, only_jsonl):
+    of about that size stand in for the records, so that worker processes do the parsing. A record
+    over max_record_bytes is a too_large reject, read no further than it takes to tell. expanded:
+    the paths are expand_paths' files already, each read as it is now (one deleted or replaced by a
+    directory since is an unreadable reject, neither a usage error nor walked)."""
+    for path in paths if expanded else expand_paths(paths, only_jsonl):
         if isinstance(path, UnlistedDirectory):
             yield input_reject(path, None, STAGE, "unreadable", error=path.error)
             continue
@@ -235,7 +269,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             if fmt is None:  # stdin or an unknown extension named explicitly: sniff
                 stream, fmt = sniffed(stream)
             empty = True
-            for item in _file_items(stream, path, fmt, fields, chunk_bytes):
+            for item in _file_items(stream, path, fmt, fields, chunk_bytes, max_record_bytes):
                 empty = False
                 yield item
             if empty and path != "-":  # empty stdin is the end of a pipe that gave nothing
@@ -249,13 +283,55 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
 
 
 def _file_items(stream: BinaryIO, path: str, fmt: str, fields: FieldMap,
-                chunk_bytes: int | None) -> Iterator[dict]:
+                chunk_bytes: int | None, limit: int) -> Iterator[dict]:
     """What one input gives: records and rejects, or Unparsed chunks of it."""
     if chunk_bytes:
-        return unparsed_chunks(stream, path, fmt, fields, chunk_bytes)
+        return unparsed_chunks(stream, path, fmt, fields, chunk_bytes, limit)
     if fmt == "jsonl":
-        return read_jsonl(numbered_lines(stream, may_hold_array(path)), path, fields)
-    return read_document(stream.read(), path, fmt)
+        return read_jsonl(numbered_lines(stream, may_hold_array(path), limit), path, fields)
+    data = document_bytes(stream, path, limit)
+    return read_document(data, path, fmt) if isinstance(data, bytes) else iter([data])
+
+
+def document_bytes(stream: BinaryIO, source: str, limit: int) -> bytes | Reject:
+    """A .txt or .html file's bytes; a reject when it holds more than limit bytes (decompressed):
+    no more than limit + 1 are read, so a small .gz that expands without end costs nothing."""
+    data = stream.read(limit + 1)
+    if len(data) <= limit:
+        return data
+    kind = charset.binary_kind(data)
+    if kind:
+        return binary_reject(source, kind)
+    head = data[:HEAD_BYTES]
+    text = head.decode(charset.detect(head) or "utf-8", errors="replace")
+    return TooLarge(text, _plain_file_size(stream), limit).reject(source, None)
+
+
+def _plain_file_size(stream: BinaryIO) -> int | None:
+    """The size of what a stream reads when it reads a regular file as it is; None when it
+    decompresses (reading stopped at the limit, so the size is not known) or reads a pipe."""
+    raw = getattr(stream, "raw", None)
+    if not isinstance(raw, io.FileIO):
+        return None
+    status = os.fstat(raw.fileno())
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """A record over the size limit, in place of its bytes: the first characters of it, and its
+    size in bytes (None where it is not known: reading stopped at the limit)."""
+    head: str
+    size: int | None
+    limit: int
+
+    def reject(self, source: str, lineno: int | None, record_id: str | None = None) -> Reject:
+        limit = f"the limit of {self.limit:,} bytes (--max-record-mb)"
+        error = f"{self.size:,} bytes: over {limit}" if self.size is not None else \
+            f"over {limit}; read no further, so its size is not known"
+        return input_reject(source, lineno, STAGE, "too_large", record_id, error=error,
+                            text=self.head[:MAX_SHOWN_CHARS] + "…", size=self.size)
 
 
 def empty_file(source: str) -> Notice:
@@ -321,7 +397,7 @@ class Unparsed:
     file. parse() gives what read_inputs would have given in their place."""
     source: str
     fmt: str
-    data: tuple[tuple[int, int | str, bytes], ...] | tuple[bytes]
+    data: tuple[tuple[int, int | str, bytes | TooLarge], ...] | tuple[bytes]
     size: int
     fields: FieldMap = FieldMap()
 
@@ -332,21 +408,21 @@ class Unparsed:
 
 
 def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
-                    chunk_bytes: int) -> Iterator[Unparsed]:
+                    chunk_bytes: int, limit: int) -> Iterator[Unparsed | Reject]:
     if fmt != "jsonl":
-        data = stream.read()
-        yield Unparsed(source, fmt, (data,), len(data))
+        data = document_bytes(stream, source, limit)
+        yield Unparsed(source, fmt, (data,), len(data)) if isinstance(data, bytes) else data
         return
-    lines: list[tuple[int, int | str, bytes]] = []
+    lines: list[tuple[int, int | str, bytes | TooLarge]] = []
     size = 0
 
     def chunk() -> Unparsed:
         return Unparsed(source, fmt, tuple(lines), size, fields)
 
     try:
-        for numbered in numbered_lines(stream, may_hold_array(source)):
+        for numbered in numbered_lines(stream, may_hold_array(source), limit):
             lines.append(numbered)
-            size += len(numbered[2])
+            size += len(numbered[2]) if isinstance(numbered[2], bytes) else 0  # no work
             if size >= chunk_bytes:
                 yield chunk()
                 lines, size = [], 0
@@ -358,11 +434,14 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         yield chunk()
 
 
-def read_jsonl(lines: Iterable[tuple[int, int | str, bytes]], source: str,
+def read_jsonl(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source: str,
                fields: FieldMap) -> Iterator[dict]:
     """Records from numbered JSONL lines (numbered_lines). Whatever a line holds, it costs that
     line only: a reject naming the file and line, and the run goes on."""
     for lineno, place, raw in lines:
+        if isinstance(raw, TooLarge):
+            yield raw.reject(source, lineno, derive_id(source, place))
+            continue
         line = raw.rstrip(b"\r\n")
         if not line.strip():  # nothing, as jq and sqlite-utils take it: set aside, no error
             yield Notice(input_reject(source, lineno, STAGE, "blank_line",
@@ -461,19 +540,34 @@ def nulled(value: Any) -> list[tuple[str, str]]:
     return found
 
 
-def numbered_lines(stream: BinaryIO,
-                   arrays: bool = False) -> Iterator[tuple[int, int | str, bytes]]:
+def numbered_lines(stream: BinaryIO, arrays: bool = False, limit: int = MAX_RECORD_BYTES
+                   ) -> Iterator[tuple[int, int | str, bytes | TooLarge]]:
     """The JSONL lines of a stream as (line number, place, bytes), the place being what a record
     without an id has its id derived from: its line. With `arrays`, a JSON array of objects, or
     pretty-printed objects (a line holding `{` alone opens the first), are read as such lines
-    (json_value_lines)."""
+    (json_value_lines). A line or element over limit bytes is a TooLarge, never held whole."""
     peek = getattr(stream, "peek", None)
     head = peek(_ARRAY_PEEK_BYTES)[:_ARRAY_PEEK_BYTES] if arrays and peek else b""
     if _JSON_ARRAY.match(head):
-        return json_value_lines(stream)
+        return json_value_lines(stream, limit=limit)
     if _PRETTY_OBJECT.match(head):
-        return json_value_lines(stream, array=False)
-    return ((lineno, lineno, line) for lineno, line in enumerate(stream, 1))
+        return json_value_lines(stream, array=False, limit=limit)
+    return ((lineno, lineno, line) for lineno, line in enumerate(bounded_lines(stream, limit), 1))
+
+
+def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | TooLarge]:
+    """The lines of a stream, line breaks kept. A line of more than limit bytes (its line break
+    aside) is read no further than limit + 2 bytes at once: the rest is read in blocks and
+    dropped, and the line given as a TooLarge."""
+    while line := stream.readline(limit + 2):  # a line of limit bytes and its CRLF
+        if len(line.rstrip(b"\r\n")) <= limit:
+            yield line
+            continue
+        head, size = line[:HEAD_BYTES], len(line)
+        while not line.endswith(b"\n") and (line := stream.readline(_READ_BYTES)):
+            size += len(line)
+        ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
+        yield TooLarge(head.decode("utf-8", errors="replace"), size - ending, limit)
 
 
 # A JSON array of objects (or an empty one), told from its first bytes. `[` alone is not enough on
@@ -484,27 +578,43 @@ _PRETTY_OBJECT = regex.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*\{[ \t\r]*\n")
 _ARRAY_OPENING = regex.compile(rb"\[[ \t\r\n]*")
 _ARRAY_PEEK_BYTES = 4096
 _READ_BYTES = 1 << 16
-_MAX_ELEMENT_CHARS = 1 << 26  # past this, an element that does not parse is not cut but broken
 _CUT_MARGIN = 8  # longer than any token that can be cut without an error at the cut (\\uXXXX, false)
 
 
-def json_value_lines(stream: BinaryIO,
-                     array: bool = True) -> Iterator[tuple[int, int | str, bytes]]:
+def json_value_lines(stream: BinaryIO, array: bool = True, limit: int = MAX_RECORD_BYTES
+                     ) -> Iterator[tuple[int, int | str, bytes | TooLarge]]:
     """The elements of a JSON array (or with array=False, the whitespace-separated JSON values of
     a stream: pretty-printed objects) as numbered JSONL lines: each element's own text with its line
     breaks (JSON allows them only between tokens) made spaces, numbered by the line it starts on;
     element k's place is `[k]`, as several may share a line (a value's place is its line, as in
-    JSONL). Elements are parsed as they are read, so memory follows the largest element. From the
-    first thing that is not an element, a comma or the closing bracket, the rest of the stream is
-    passed on line by line as it is, for read_jsonl to report; an array cut short raises EOFError,
-    as a truncated compressed file does."""
-    decode = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode  # bad bytes kept
+    JSONL). Elements are parsed as they are read, so memory follows the largest element up to the
+    limit: an element over limit bytes is scanned block by block to its end, never held, and given
+    as a TooLarge. From the first thing that is not an element, a comma or the closing
+    bracket, the rest of the stream is passed on line by line as it is (bounded_lines), for
+    read_jsonl to report; an array cut short raises EOFError, as a truncated compressed file
+    does."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")  # bad bytes kept
     scan = json.JSONDecoder().raw_decode
 
     def more(kept: str, size: int = _READ_BYTES) -> tuple[str, bool]:
         """What is kept of the text and the next block of the stream; whether it has ended."""
         block = stream.read(size)
-        return kept + decode(block, final=not block), not block
+        return kept + decoder.decode(block, final=not block), not block
+
+    def skipped() -> TooLarge:
+        """The element at pos, scanned to its end block by block without keeping it (pos and
+        lineno go past it), as a TooLarge."""
+        nonlocal text, eof, pos, lineno
+        head, size, value = text[pos:pos + MAX_SHOWN_CHARS], 0, _ValueScan.of(text[pos])
+        while (end := value.end(text, pos)) is None and not eof:
+            size += _utf8_size(text[pos:])
+            lineno += text.count("\n", pos)
+            (text, eof), pos = more(""), 0
+        end = len(text) if end is None else end  # cut short: the array's end is missing
+        size += _utf8_size(text[pos:end])
+        lineno += text.count("\n", pos, end)
+        pos = end
+        return TooLarge(head, size, limit)
 
     text, eof = more("")
     text = text.lstrip("\ufeff")
@@ -530,6 +640,7 @@ def json_value_lines(stream: BinaryIO,
         elif expect == ", or ]" and char == ",":
             expect, pos = "element", pos + 1
         elif expect.startswith("element"):
+            place = f"[{element_no}]" if array else lineno
             try:
                 _, end = scan(text, pos)
                 stop, open_string = end, False
@@ -538,56 +649,84 @@ def json_value_lines(stream: BinaryIO,
             except (ValueError, RecursionError):
                 # Well-formed, but more than Python holds (an integer of more than 4,300 digits,
                 # nesting past the recursion limit): passed on whole, for read_jsonl to reject.
-                end = _value_end(text, pos)
+                end = _ValueScan.of(text[pos]).end(text, pos)
                 stop, open_string = (end, False) if end else (len(text), True)
             # What was read may end inside the element (a string, a \\u escape, true, a number):
             # an element that stops, well or badly, near the end of it is parsed again with more.
             near_end = open_string or stop >= len(text) - _CUT_MARGIN
-            if near_end and not eof and len(text) - pos <= _MAX_ELEMENT_CHARS:
-                # As much again as the element has so far: a large one is parsed a few times,
-                # not once per block.
-                (text, eof), pos = more(text[pos:], max(_READ_BYTES, 2 * (len(text) - pos))), 0
-                continue
-            if end is None:
+            if near_end and not eof:
+                if _utf8_size(text[pos:]) > limit:
+                    yield lineno, place, skipped()  # numbered by its first line
+                else:
+                    # As much again as the element has so far (up to the limit): a large one is
+                    # parsed a few times, not once per block.
+                    size = max(_READ_BYTES, min(2 * (len(text) - pos), limit + 1))
+                    (text, eof), pos = more(text[pos:], size), 0
+                    continue
+            elif end is None:
                 break
-            element = text[pos:end]
-            yield lineno, f"[{element_no}]" if array else lineno, \
-                element.replace("\r", " ").replace("\n", " ").encode("utf-8", "surrogateescape")
-            lineno += element.count("\n")
+            else:
+                element = text[pos:end]
+                raw = element.replace("\r", " ").replace("\n", " ").encode("utf-8",
+                                                                          "surrogateescape")
+                yield lineno, place, raw if len(raw) <= limit else \
+                    TooLarge(element[:MAX_SHOWN_CHARS], len(raw), limit)
+                lineno += element.count("\n")
+                pos = end
             element_no += 1
-            expect, pos = ", or ]" if array else "element or end", end
+            expect = ", or ]" if array else "element or end"
         else:
             break
     # Not an array (any more): the rest as it is, a line at a time, from where it stopped.
-    pending = text[pos:]
-    while True:
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield lineno, lineno, line.encode("utf-8", "surrogateescape") + b"\n"
-            lineno += 1
-        if eof:
-            break
-        pending, eof = more(pending)
-    if pending:
-        yield lineno, lineno, pending.encode("utf-8", "surrogateescape")
+    rest = text[pos:].encode("utf-8", "surrogateescape") + decoder.getstate()[0]
+    for n, line in enumerate(bounded_lines(io.BufferedReader(_Prepended(rest, stream)), limit),
+                             lineno):
+        yield n, n, line
 
 
-# What _value_end steps over: a string (escapes and all), a bracket, a number.
-_VALUE_TOKEN = regex.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]|-?[0-9][0-9.eE+-]*+')
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
 
 
-def _value_end(text: str, pos: int) -> int | None:
-    """Where the JSON value starting at pos ends, found without parsing it (so without the
-    recursion a parser needs); None when the text ends first."""
-    depth = 0
-    for token in _VALUE_TOKEN.finditer(text, pos):
-        if token.group() in ("[", "{"):
-            depth += 1
-        elif token.group() in ("]", "}"):
-            depth -= 1
-        if depth <= 0:
-            return token.end()
-    return None
+_STRING_SPECIAL = regex.compile(r'["\\]')
+_VALUE_SPECIAL = regex.compile(r'["\[\]{}]')
+_BARE_END = regex.compile(r"[^0-9A-Za-z.+-]")  # what ends a number, true, false or null
+
+
+@dataclass
+class _ValueScan:
+    """Steps over one JSON value without parsing it (so without the recursion a parser needs,
+    nor the memory), a block of text at a time: where it stands is kept between blocks."""
+    bare: bool  # a number, true, false or null: no brackets, no string
+    depth: int = 0
+    in_string: bool = False
+    escaped: bool = False  # the last block ended on a backslash inside a string
+
+    @classmethod
+    def of(cls, first: str) -> "_ValueScan":
+        """A scan of the value starting with the character `first`."""
+        return cls(bare=first not in '"[{')
+
+    def end(self, text: str, pos: int) -> int | None:
+        """Where the value ends in text, read from pos; None when it goes on past the text."""
+        if self.bare:
+            m = _BARE_END.search(text, pos)
+            return m.start() if m else None
+        i, self.escaped = pos + self.escaped, False
+        while m := (_STRING_SPECIAL if self.in_string else _VALUE_SPECIAL).search(text, i):
+            i, char = m.end(), m.group()
+            if char == "\\":
+                self.escaped = i == len(text)
+                i += 1
+            elif char == '"':
+                self.in_string = not self.in_string
+                if not self.in_string and self.depth == 0:
+                    return i
+            else:
+                self.depth += 1 if char in "[{" else -1
+                if self.depth == 0:
+                    return i
+        return None
 
 
 def jsonl_record(obj: dict, source: str, lineno: int, fields: FieldMap,
@@ -644,6 +783,7 @@ def _without(obj: dict, field: str) -> dict:
 
 
 MAX_SHOWN_CHARS = 1000
+HEAD_BYTES = 4 * MAX_SHOWN_CHARS  # what holds MAX_SHOWN_CHARS characters in any encoding read
 
 
 def shown(value: Any) -> Any:
@@ -661,7 +801,7 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     binary file is refused whole, never decoded; an empty one (spaces at most) is no records."""
     kind = charset.binary_kind(data)
     if kind:
-        yield input_reject(source, None, STAGE, "binary", error=f"{kind}, not text")
+        yield binary_reject(source, kind)
         return
     declared = declared_charset(data) if fmt == "html" else None
     encoding = charset.detect(data, declared)
@@ -690,6 +830,10 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     if bad_lines:
         meta["read"]["undecodable_lines"] = len(bad_lines)
     yield new_record(id=record_id, source=source, title=title, text=text, meta=meta)
+
+
+def binary_reject(source: str, kind: str) -> Reject:
+    return input_reject(source, None, STAGE, "binary", error=f"{kind}, not text")
 
 
 def decode_lines(data: bytes, encoding: str) -> tuple[str, list[tuple[int, bytes]]]:

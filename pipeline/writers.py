@@ -83,7 +83,7 @@ class JsonlWriter:
                 self._open(self._create())
             except BaseException:  # a stop signal too: __exit__ will not run to remove the file
                 if self._tmp:
-                    _unlink_if_there(self._tmp)
+                    unlink_if_there(self._tmp)
                 raise
         return self
 
@@ -172,7 +172,7 @@ class JsonlWriter:
             raise failure
 
 
-def _unlink_if_there(path: str) -> None:
+def unlink_if_there(path: str) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:

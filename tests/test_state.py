@@ -59,7 +59,7 @@ def test_a_second_run_over_unchanged_inputs_does_nothing(zhclean, corpus, tmp_pa
     stats = json.loads((tmp_path / "2.json").read_text())
     assert (stats["records_in"], stats["inputs_read"], stats["inputs_skipped"]) == (0, 0, 3)
     assert sorted(os.listdir(tmp_path)) == ["1.json", "2.json", "in", "out.jsonl",
-                                            "out.rejects.jsonl", "s.db", "s.db.lock"]
+                                            "out.rejects.jsonl", "s.db"]
 
 
 def test_a_changed_input_is_processed_again_and_its_old_records_not_output_twice(
@@ -83,13 +83,11 @@ def test_a_changed_input_is_processed_again_and_its_old_records_not_output_twice
 
 
 def test_a_second_run_on_a_locked_state_stops_with_its_own_status(zhclean, corpus, tmp_path):
-    with open(tmp_path / "s.db.lock", "w") as holder:
+    with open(tmp_path / "s.db", "w") as holder:  # the lock is on the state file itself
         fcntl.flock(holder, fcntl.LOCK_EX)
-        holder.write("12345")
-        holder.flush()
         r = zhclean("run", corpus, "--state", tmp_path / "s.db", "-o", tmp_path / "out.jsonl")
     assert r.exit_code == 4
-    assert "s.db is in use by another zhclean run (pid 12345)" in r.stderr
+    assert f"s.db is in use by another zhclean run (pid {os.getpid()})" in r.stderr
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -291,7 +289,7 @@ def test_a_full_disk_leaves_no_temporary_file_and_names_the_output(zhclean, tmp_
 
 def test_a_state_that_cannot_be_written_is_an_output_error(zhclean, corpus, tmp_path,
                                                            monkeypatch):
-    def full(self):
+    def full(self, summary):
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(State, "commit", full)
