@@ -3,7 +3,7 @@
 #   make test   installs the test extras (Ray included) and runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
-SOURCES := setup.cfg pyproject.toml $(shell find pipeline rules -name '*.py' -o -name '*.txt' -o -name '*.tsv' -o -name '*.toml')
+SOURCES := setup.cfg pyproject.toml constraints.txt $(shell find pipeline rules -name '*.py' -o -name '*.txt' -o -name '*.tsv' -o -name '*.toml')
 
 .PHONY: demo test dev clean
 
@@ -17,18 +17,18 @@ test: $(VENV)/.installed-test
 
 # An editable install for working on zhclean itself.
 dev: $(VENV)/bin/python
-	$(VENV)/bin/pip install -q -e '.[test,ray]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test,ray]'
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 
 $(VENV)/.installed: $(VENV)/bin/python $(SOURCES)
-	$(VENV)/bin/pip install -q .
+	$(VENV)/bin/pip install -q -c constraints.txt .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/bin/python $(SOURCES)
-	$(VENV)/bin/pip install -q '.[test,ray]'
+	$(VENV)/bin/pip install -q -c constraints.txt '.[test,ray]'
 	touch $@ $(VENV)/.installed
 
 clean:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import opencc
 
-from pipeline.rules import Rules
-from pipeline.stages.convert import AUTO_HONGKONG, AUTO_TAIWAN, ConvertOptions, build
+from zhclean.rules import Rules
+from zhclean.stages.convert import AUTO_HONGKONG, AUTO_TAIWAN, ConvertOptions, build
 
 SIGHAN = Path("/work/shared/data/sighan2005")
 DEFAULT_FILES = [SIGHAN / "as_test.utf8", SIGHAN / "cityu_test.utf8"]

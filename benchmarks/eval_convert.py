@@ -5,7 +5,7 @@
 - UD Chinese GSD dev (Taiwan Wikipedia, hand-corrected Simplified): sentence accuracy and
   character error rate through the stage (config auto), next to plain OpenCC tw2s; also per half
   (odd/even sentences) to show how much the figure moves between halves.
-- OpenCC's own test cases: pass rate per config in-process and through `zhclean convert --config X`.
+- OpenCC's own test cases: pass rate per config in-process and through `zhclean convert --opencc-config X`.
 - PKU and MSR test text (Simplified news): Han characters the stage changed (should be 0).
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import opencc
 
-from pipeline.rules import Rules
-from pipeline.stages.convert import ConvertOptions, build
-from pipeline.stages.normalize import HAN
+from zhclean.rules import Rules
+from zhclean.stages.convert import ConvertOptions, build
+from zhclean.stages.normalize import HAN
 
 HAN_CHAR = re.compile(f"[{HAN}]")
 CASE_CONFIGS = ("t2s", "tw2s", "tw2sp", "hk2s")
@@ -90,12 +90,12 @@ def eval_cases_in_process(cases: list[dict]) -> None:
 
 
 def eval_cases_cli(cases: list[dict]) -> None:
-    print("OpenCC test cases through `zhclean convert --config X`")
+    print("OpenCC test cases through `zhclean convert --opencc-config X`")
     for config in CASE_CONFIGS:
         mine = [c for c in cases if config in c["expected"]]
         lines = "".join(json.dumps({"id": c["id"], "text": c["input"]}, ensure_ascii=False) + "\n"
                         for c in mine)
-        out = subprocess.run([sys.executable, "-m", "pipeline", "convert", "--config", config],
+        out = subprocess.run([sys.executable, "-m", "zhclean", "convert", "--opencc-config", config],
                              input=lines, capture_output=True, text=True, check=True).stdout
         got = {r["id"]: r["text"] for r in map(json.loads, out.splitlines())}
         failed = [c["id"] for c in mine if got.get(c["id"]) != c["expected"][config]]

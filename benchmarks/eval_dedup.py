@@ -86,7 +86,7 @@ def plant_duplicates(articles: list[list[str]], share: float = 0.3,
 
 
 def true_jaccard(a: str, b: str, ngram: int) -> float:
-    from pipeline.dedup import normalise
+    from zhclean.dedup import normalise
 
     sa, sb = ({t[i:i + ngram] for i in range(len(t) - ngram + 1)} for t in map(normalise, (a, b)))
     return len(sa & sb) / max(1, len(sa | sb))
@@ -125,7 +125,7 @@ def score(records: list[dict], rejects: list[dict], planted: dict[str, tuple[str
 
 
 def run_dedup(records: list[dict], threshold: float, ngram: int, db: str) -> tuple[list, float]:
-    from pipeline.dedup import Deduper, DedupOptions
+    from zhclean.dedup import Deduper, DedupOptions
 
     rejects, start = [], time.perf_counter()
     half = len(records) // 2

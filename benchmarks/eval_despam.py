@@ -29,10 +29,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.readers import read_inputs
-from pipeline.records import Reject, new_record
-from pipeline.runner import apply_stages
-from pipeline.stages import Settings, build_stages
+from zhclean.readers import read_inputs
+from zhclean.records import Reject, new_record
+from zhclean.runner import apply_stages
+from zhclean.stages import Settings, build_stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import train_despam  # noqa: E402  (tools/ is scripts, not a package)

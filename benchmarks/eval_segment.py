@@ -16,8 +16,8 @@ import argparse
 import time
 from pathlib import Path
 
-from pipeline.rules import Rules
-from pipeline.stages.segment import ENGINES, SegmentOptions, build
+from zhclean.rules import Rules
+from zhclean.stages.segment import ENGINES, SegmentOptions, build
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sighan2005"
 CORPORA = {  # name: (test file, gold file, Traditional)

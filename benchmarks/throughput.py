@@ -221,7 +221,7 @@ def components_alone(corpus: Path, plan: Path) -> None:
 
 
 def zhclean(*args) -> list[str]:
-    return [sys.executable, "-m", "pipeline", "run", *map(str, args)]
+    return [sys.executable, "-m", "zhclean", "run", *map(str, args)]
 
 
 # ---------------------------------------------------------------- report

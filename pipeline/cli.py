@@ -17,20 +17,20 @@ from functools import wraps
 
 import click
 
-from pipeline import __version__
-from pipeline import config as configfile
-from pipeline.readers import (COMPRESSIONS, MAX_RECORD_BYTES, FieldMap, Globs, InputError,
+from . import __version__
+from . import config as configfile
+from .readers import (COMPRESSIONS, MAX_RECORD_BYTES, FieldMap, Globs, InputError,
                               expand_paths, read_inputs)
-from pipeline.rules import RuleError
-from pipeline import parallel
-from pipeline.records import Notice, Reject
-from pipeline.runner import ErrorReport, Stats, run_stream
-from pipeline.state import State, StateError, StateLocked
-from pipeline.stages import ORDER, Settings, build_stages
-from pipeline.stages.convert import CONFIGS, ConvertOptions
-from pipeline.stages.despam import DespamOptions
-from pipeline.stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
-from pipeline.writers import JsonlWriter, NullWriter, OutputClosed, replaceable
+from .rules import RuleError
+from . import parallel
+from .records import Notice, Reject
+from .runner import ErrorReport, Stats, run_stream
+from .state import State, StateError, StateLocked
+from .stages import ORDER, Settings, build_stages
+from .stages.convert import CONFIGS, ConvertOptions
+from .stages.despam import DespamOptions
+from .stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
+from .writers import JsonlWriter, NullWriter, OutputClosed, replaceable
 
 # Exit statuses (documented in the README).
 EXIT_OK = 0
@@ -87,7 +87,7 @@ def _near_dup_threshold(ctx: click.Context, param: click.Parameter, value: float
     """The thresholds pipeline.dedup accepts; the default needs no check (nor numpy imported)."""
     if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
         return value
-    from pipeline.dedup import DedupOptions
+    from .dedup import DedupOptions
 
     try:
         DedupOptions(near_threshold=value)
@@ -143,9 +143,20 @@ input_options = _compose(
 rules_option = click.option(
     "--rules", "rules_dirs", multiple=True, type=click.Path(file_okay=False, exists=True),
     help="A directory of rule files that add to or override the shipped rules/ (repeatable).")
+def _config_moved(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """The old spelling of --opencc-config, which read like the configuration file's option."""
+    if value is not None:
+        raise click.UsageError(
+            f"{ctx.info_name} --config is now --opencc-config (the OpenCC configuration: "
+            f"--opencc-config {value}); a configuration file goes before the command: "
+            f"zhclean --config FILE {ctx.info_name}")
+
+
 convert_options = _compose(
-    click.option("--config", "convert_config", type=click.Choice(CONFIGS), default="auto",
-                 show_default=True, help="OpenCC configuration; auto picks one per record."),
+    click.option("--opencc-config", "convert_config", type=click.Choice(CONFIGS),
+                 default="auto", show_default=True,
+                 help="OpenCC configuration; auto picks one per record."),
+    click.option("--config", hidden=True, expose_value=False, callback=_config_moved),
     click.option("--keep-quotes", is_flag=True, help="Keep corner quotes 「」『』 as they are."),
 )
 
@@ -385,7 +396,7 @@ def _dedup_sink(state: State, opts: dict, stats: Stats):
     dedup = opts.get("dedup")
     if not (dedup or (dedup is None and state.persistent)):
         return lambda out, rejects: out
-    from pipeline.dedup import DedupError, DedupFilter, Deduper, DedupOptions  # numpy, scipy
+    from .dedup import DedupError, DedupFilter, Deduper, DedupOptions  # numpy, scipy
 
     try:
         deduper = Deduper(state.conn, DedupOptions(near_threshold=opts["near_dup_threshold"]))
@@ -607,7 +618,7 @@ def run_on_ray(paths, opts, address) -> None:
             raise click.UsageError(f"{directory} exists: --engine ray writes its shards into new "
                                    f"directories; remove it or name another")
     try:
-        from pipeline.engines import ray as ray_engine
+        from .engines import ray as ray_engine
     except ImportError:
         raise click.UsageError("--engine ray needs Ray: pip install 'zhclean[ray]'") from None
     ignored: Counter = Counter()

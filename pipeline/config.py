@@ -29,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.rules import RuleError, read_toml
+from .rules import RuleError, read_toml
 
 TOP = "(top level)"
 
@@ -78,16 +78,21 @@ def key_of(param: click.Parameter) -> str:
     return longs[0][2:] if longs else param.name
 
 
+def configurable(command: click.Command) -> list[click.Parameter]:
+    """The parameters a file can set: not the hidden ones (an old spelling kept to be refused)."""
+    return [p for p in command.params if not getattr(p, "hidden", False)]
+
+
 def _find(key: str, command: click.Command) -> click.Parameter | None:
     wanted = key.replace("_", "-")
-    return next((p for p in command.params if key_of(p).replace("_", "-") == wanted), None)
+    return next((p for p in configurable(command) if key_of(p).replace("_", "-") == wanted), None)
 
 
 def _find_or_fail(key: str, command: click.Command, where: str) -> click.Parameter:
     param = _find(key, command)
     if param is None:
         raise ConfigError(f"{where}: unknown option (known: "
-                          f"{', '.join(sorted(key_of(p) for p in command.params))})")
+                          f"{', '.join(sorted(key_of(p) for p in configurable(command)))})")
     return param
 
 
@@ -137,7 +142,7 @@ def effective(group: click.Group, defaults: dict | None) -> dict[str, dict]:
         from_file = (defaults or {}).get(name, {})
         ctx = click.Context(command)
         shown[name] = {key_of(p): from_file.get(p.name, _default(p, ctx))
-                       for p in command.params}
+                       for p in configurable(command)}
     return shown
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
-from pipeline.records import record_reject
+from .records import record_reject
 
 STAGE = "dedup"
 NUM_PERM = 128

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
-from pipeline.readers import Unparsed
-from pipeline.records import Reject
-from pipeline.runner import Stats, report, run_stream
-from pipeline.stages import Settings, build_stages
-from pipeline.writers import BufferWriter, NullWriter, dumps
+from .readers import Unparsed
+from .records import Reject
+from .runner import Stats, report, run_stream
+from .stages import Settings, build_stages
+from .writers import BufferWriter, NullWriter, dumps
 
 # Per task, about 0.1 s of work: cheap to hand over, and at the end of the input no worker waits
 # long for another's last chunk (1 MB chunks made --jobs 2 about 8 % slower).

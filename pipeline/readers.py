@@ -40,8 +40,8 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import regex
 
-from pipeline import charset
-from pipeline.records import Notice, Reject, derive_id, field_reject, input_reject, new_record
+from . import charset
+from .records import Notice, Reject, derive_id, field_reject, input_reject, new_record
 
 STAGE = "read"
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")

@@ -39,7 +39,7 @@ class RuleLine:
 
 def shipped_rules_dir() -> Path:
     try:
-        return Path(str(resources.files("pipeline.rulefiles")))
+        return Path(str(resources.files(f"{__package__}.rulefiles")))  # zhclean.rulefiles
     except ModuleNotFoundError:
         # Run from a source checkout that is not installed: rules/ sits beside pipeline/.
         return Path(__file__).resolve().parent.parent / "rules"

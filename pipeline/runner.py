@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from pipeline.records import Notice, Reject
-from pipeline.writers import Unwritable
+from .records import Notice, Reject
+from .writers import Unwritable
 
 log = logging.getLogger("zhclean")
 

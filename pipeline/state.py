@@ -65,7 +65,7 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from pipeline.writers import JsonlWriter, replaceable, unlink_if_there
+from .writers import JsonlWriter, replaceable, unlink_if_there
 
 CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
 

@@ -18,7 +18,7 @@ import stat
 import sys
 from typing import BinaryIO
 
-from pipeline.records import Reject
+from .records import Reject
 
 
 class OutputClosed(Exception):

@@ -1,1 +1,1 @@
-"""The rule files: shipped inside the installed package as `pipeline.rulefiles` (see setup.cfg)."""
+"""The rule files: shipped inside the installed package as `zhclean.rulefiles` (see setup.cfg)."""

@@ -12,8 +12,8 @@ import pytest
 import zstandard
 
 from conftest import SAMPLES, read_jsonl
-from pipeline import writers
-from pipeline.writers import JsonlWriter
+from zhclean import writers
+from zhclean.writers import JsonlWriter
 
 SEED = SAMPLES / "seed_lstm.txt"
 SEED_TITLE = "LSTM之父:我也是注意力之父!1991年就发表线性复杂度,遥遥领先Transformer 26年"
@@ -212,7 +212,7 @@ def test_output_to_a_fifo_is_written_not_replaced(tmp_path, state):
     """-o /dev/stdout, --rejects /dev/stderr, a FIFO: not regular files, so written directly."""
     fifo = tmp_path / "records"
     os.mkfifo(fifo)
-    args = [sys.executable, "-m", "pipeline", "run", str(SAMPLES / "batch.jsonl"), "-o", str(fifo)]
+    args = [sys.executable, "-m", "zhclean", "run", str(SAMPLES / "batch.jsonl"), "-o", str(fifo)]
     run = subprocess.Popen(args + (["--state", str(tmp_path / "s.db")] if state else []),
                            cwd=tmp_path, stderr=subprocess.PIPE)
     received = []
@@ -227,7 +227,7 @@ def test_output_to_a_fifo_is_written_not_replaced(tmp_path, state):
 
 
 def test_a_closed_stdout_is_an_output_error(tmp_path):
-    proc = subprocess.run(f"{sys.executable} -m pipeline read {SAMPLES / 'batch.jsonl'} >&-",
+    proc = subprocess.run(f"{sys.executable} -m zhclean read {SAMPLES / 'batch.jsonl'} >&-",
                           shell=True, capture_output=True, cwd=tmp_path)
     assert proc.returncode == 5 and b"standard output is closed" in proc.stderr
 
@@ -242,12 +242,12 @@ def _big_jsonl(tmp_path, n=3000):
 def test_head_ends_quietly(tmp_path):
     big = _big_jsonl(tmp_path)
     proc = subprocess.run(
-        f"{sys.executable} -m pipeline run {big} | head -n 1",
+        f"{sys.executable} -m zhclean run {big} | head -n 1",
         shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
     assert proc.stderr == b""
     assert json.loads(proc.stdout)["id"] == "hk-0059"
     status = subprocess.run(
-        f"set -o pipefail; {sys.executable} -m pipeline run {big} | head -n 1 >/dev/null",
+        f"set -o pipefail; {sys.executable} -m zhclean run {big} | head -n 1 >/dev/null",
         shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
     assert status.returncode == 0 and status.stderr == b""
 
@@ -255,7 +255,7 @@ def test_head_ends_quietly(tmp_path):
 def test_explain_into_head_ends_quietly(tmp_path):
     big = _big_jsonl(tmp_path, 300)
     status = subprocess.run(
-        f"set -o pipefail; {sys.executable} -m pipeline explain {big} | head -n 1 >/dev/null",
+        f"set -o pipefail; {sys.executable} -m zhclean explain {big} | head -n 1 >/dev/null",
         shell=True, capture_output=True, cwd=tmp_path, executable="/bin/bash")
     assert status.returncode == 0 and status.stderr == b""
 

@@ -6,8 +6,8 @@ import click
 import pytest
 
 from conftest import read_jsonl
-from pipeline import config as configfile
-from pipeline.cli import main
+from zhclean import config as configfile
+from zhclean.cli import main
 
 TEXT = "同样，施力的大小不同，引起的加速度不同，最终的结果也不一样。"
 
@@ -140,7 +140,8 @@ def test_config_show_round_trips_every_key(zhclean, tmp_path):
     reads back to the same settings."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "words.txt").write_text("大模型 5\n", encoding="utf-8")
-    tables = {name: {configfile.key_of(p): _a_value(p, tmp_path) for p in command.params}
+    tables = {name: {configfile.key_of(p): _a_value(p, tmp_path)
+                     for p in configfile.configurable(command)}
               for name, command in configfile.configurable_commands(main).items()}
     # Written as JSON strings escape them (\u007f, \u4e2d), unlike `config show`.
     (tmp_path / "set.toml").write_text("".join(

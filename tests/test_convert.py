@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from pipeline.rules import Rules
-from pipeline.stages.convert import ConvertOptions, build
+from zhclean.rules import Rules
+from zhclean.stages.convert import ConvertOptions, build
 
 # Short excerpts of real text: Academia Sinica (Taiwan) and CityU (Hong Kong) news, MSR and PKU
 # (mainland) news, UD Chinese GSD (Taiwan Wikipedia).
@@ -115,14 +115,15 @@ def run_cli(zhclean, records, *args):
 
 
 def test_cli_config_tw2sp_uses_mainland_words(zhclean):
-    [out] = run_cli(zhclean, [{"id": "a", "text": "用滑鼠點選正規表示式"}], "--config", "tw2sp")
+    [out] = run_cli(zhclean, [{"id": "a", "text": "用滑鼠點選正規表示式"}], "--opencc-config",
+                    "tw2sp")
     assert out["text"] == "用鼠标点击正则表达式"
     assert out["meta"]["convert"]["config"] == "tw2sp"
 
 
 def test_cli_explicit_config_converts_text_without_evidence(zhclean):
-    # 演算法 has no character only one script uses; --config declares the input Traditional
-    [out] = run_cli(zhclean, [{"id": "a", "text": "演算法"}], "--config", "tw2sp")
+    # 演算法 has no character only one script uses; --opencc-config declares the input Traditional
+    [out] = run_cli(zhclean, [{"id": "a", "text": "演算法"}], "--opencc-config", "tw2sp")
     assert out["text"] == "算法"
 
 
@@ -148,3 +149,11 @@ def test_cli_broken_rule_file_names_file_and_line(zhclean, tmp_path):
 def test_cli_rerun_is_idempotent(zhclean):
     first = run_cli(zhclean, [{"id": "a", "text": "他看著我"}])
     assert run_cli(zhclean, first) == first
+
+
+@pytest.mark.parametrize("command", ["convert", "run"])
+def test_the_old_spelling_of_the_opencc_option_is_refused_with_both_ways(zhclean, command):
+    """`run --config my.toml` once failed with "not one of 'auto', 't2s', ..."."""
+    result = zhclean(command, "--config", "my.toml", input='{"text": "臺灣"}\n')
+    assert result.exit_code == 2
+    assert "--opencc-config" in result.stderr and "zhclean --config FILE" in result.stderr

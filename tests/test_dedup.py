@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SAMPLES, read_jsonl
-from pipeline import parallel
-from pipeline.dedup import MAX_NEAR_THRESHOLD, DedupError, Deduper, DedupOptions, lsh_bands
+from zhclean import parallel
+from zhclean.dedup import MAX_NEAR_THRESHOLD, DedupError, Deduper, DedupOptions, lsh_bands
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,9 +5,9 @@ import unicodedata
 import pytest
 import regex
 
-from pipeline.records import new_record
-from pipeline.rules import RuleError, Rules
-from pipeline.stages import despam
+from zhclean.records import new_record
+from zhclean.rules import RuleError, Rules
+from zhclean.stages import despam
 
 SPAM_HEADER = ("国产精品亚洲mnbav网站_成人午夜亚洲精品无码网站_日韩va亚洲va欧洲va国产_"
                "亚洲欧洲精品成人久久曰影片")

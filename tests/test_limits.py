@@ -9,8 +9,8 @@ import tracemalloc
 import pytest
 
 from conftest import read_jsonl
-from pipeline import readers
-from pipeline.readers import numbered_lines, read_inputs
+from zhclean import readers
+from zhclean.readers import numbered_lines, read_inputs
 
 # Real sentences (UD Chinese GSD, CC BY-SA 4.0), as in test_read.
 SIMP = ["北极土著民族一直与外界接触甚少，直到现代，与其他地区的交流才开始变得频繁。",

@@ -1,4 +1,4 @@
-from pipeline.stages.normalize import (collapse_spaces, decode_entities, halfwidth_alnum, nfc,
+from zhclean.stages.normalize import (collapse_spaces, decode_entities, halfwidth_alnum, nfc,
                                        normalize, remove_invisible, remove_pinyin)
 
 # Excerpts of real scraped pages (a Taiwan tech blog with pinyin pasted after the characters).

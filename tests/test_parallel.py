@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import SAMPLES, read_jsonl
-from pipeline import parallel
+from zhclean import parallel
 
 SEED = SAMPLES / "seed_lstm.txt"
 BATCH = read_jsonl(SAMPLES / "batch.jsonl")  # Hong Kong, Taiwan and Simplified news, and spam
@@ -70,7 +70,7 @@ def test_jobs_equal_the_stage_chain(zhclean, inputs):
 
 
 def test_batches_keep_input_order_and_size(inputs):
-    from pipeline.readers import read_inputs
+    from zhclean.readers import read_inputs
 
     chunks = list(parallel.batches(read_inputs((str(inputs),), chunk_bytes=4000)))
     assert len(chunks) > 10
@@ -89,7 +89,7 @@ def _big_input(tmp_path, megabytes: int):
 def test_head_ends_quietly_with_workers(tmp_path):
     big = _big_input(tmp_path, 4)
     proc = subprocess.run(
-        f"set -o pipefail; {sys.executable} -m pipeline run {big} --jobs 2 | head -n 1",
+        f"set -o pipefail; {sys.executable} -m zhclean run {big} --jobs 2 | head -n 1",
         shell=True, capture_output=True, executable="/bin/bash", timeout=120)
     assert proc.returncode == 0
     assert b"Traceback" not in proc.stderr
@@ -99,7 +99,7 @@ def test_head_ends_quietly_with_workers(tmp_path):
 def test_ctrl_c_stops_parent_and_workers_without_traceback(tmp_path):
     big = _big_input(tmp_path, 40)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(big), "--jobs", "2", "-q"],
+        [sys.executable, "-m", "zhclean", "run", str(big), "--jobs", "2", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, cwd=tmp_path)
     proc.stdout.readline()  # the workers are at work
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole job

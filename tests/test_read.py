@@ -12,9 +12,9 @@ import pytest
 import zstandard
 
 from conftest import SAMPLES, read_jsonl
-from pipeline import charset, readers
-from pipeline.readers import html_to_text
-from pipeline.records import derive_id
+from zhclean import charset, readers
+from zhclean.readers import html_to_text
+from zhclean.records import derive_id
 
 # Real sentences (UD Chinese GSD, CC BY-SA 4.0): Traditional and its Simplified reference.
 TRAD = ["北極土著民族一直與外界接觸甚少，直到現代，與其他地區的交流才開始變得頻繁。",
@@ -253,7 +253,7 @@ def test_stdin_is_sniffed_past_what_the_first_read_of_a_pipe_gives(tmp_path):
     writer = subprocess.Popen([sys.executable, "-c", "import sys, time; print(); "
                                "sys.stdout.flush(); time.sleep(0.5); print(sys.argv[1])", jsonl],
                               stdout=subprocess.PIPE)
-    read = subprocess.run([sys.executable, "-m", "pipeline", "read"], stdin=writer.stdout,
+    read = subprocess.run([sys.executable, "-m", "zhclean", "read"], stdin=writer.stdout,
                           capture_output=True, cwd=tmp_path)
     writer.wait()
     assert read.returncode == 0, read.stderr
@@ -265,7 +265,7 @@ def test_stdin_array_is_sniffed_past_an_opening_bracket_that_comes_alone(tmp_pat
     writer = subprocess.Popen([sys.executable, "-c", "import sys, time; print('[' + ' ' * 10); "
                                "sys.stdout.flush(); time.sleep(2); print(sys.argv[1] + ']')",
                                json.dumps({"id": "x", "text": SIMP[0]})], stdout=subprocess.PIPE)
-    read = subprocess.run([sys.executable, "-m", "pipeline", "read"], stdin=writer.stdout,
+    read = subprocess.run([sys.executable, "-m", "zhclean", "read"], stdin=writer.stdout,
                           capture_output=True, cwd=tmp_path)
     writer.wait()
     assert read.returncode == 0, read.stderr

@@ -11,10 +11,10 @@ import zipfile
 import pytest
 
 from conftest import read_jsonl, strict_json
-from pipeline import readers
-from pipeline.records import Reject, derive_id
-from pipeline.runner import Stats, run_stream
-from pipeline.writers import BufferWriter, dumps
+from zhclean import readers
+from zhclean.records import Reject, derive_id
+from zhclean.runner import Stats, run_stream
+from zhclean.writers import BufferWriter, dumps
 
 # Real sentences (UD Chinese GSD, CC BY-SA 4.0), as in test_read.
 SIMP = ["北极土著民族一直与外界接触甚少，直到现代，与其他地区的交流才开始变得频繁。",

@@ -5,8 +5,8 @@ import json
 import opencc
 import pytest
 
-from pipeline.rules import Rules
-from pipeline.stages.segment import ENGINES, SegmentOptions, build
+from zhclean.rules import Rules
+from zhclean.stages.segment import ENGINES, SegmentOptions, build
 
 # From the seed page (新智元, 2024), as published in Traditional characters.
 TRADITIONAL = ("新智元報道編輯：LRS【新智元導讀】Transformer模型自2017年問世以來，已成為AI領域的"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SAMPLES, read_jsonl
-from pipeline.state import State
+from zhclean.state import State
 
 SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
 
@@ -98,7 +98,7 @@ def test_processes_forked_by_a_run_do_not_hold_its_lock(tmp_path):
     db = str(tmp_path / "s.db")
     run_then_die = (
         "import os, signal, time\n"
-        "from pipeline.state import State\n"
+        "from zhclean.state import State\n"
         f"state = State({db!r})\n"
         "ready = os.pipe()\n"
         "worker = os.fork()\n"
@@ -126,7 +126,7 @@ def test_an_input_that_is_not_a_regular_file_is_read_every_time(tmp_path):
     for n in (1, 2):
         out = tmp_path / f"out{n}.jsonl"
         run = subprocess.run(
-            f"{sys.executable} -m pipeline run <(echo '{line}') --state {tmp_path / 's.db'} "
+            f"{sys.executable} -m zhclean run <(echo '{line}') --state {tmp_path / 's.db'} "
             f"--no-dedup -o {out}", shell=True, executable="/bin/bash", capture_output=True,
             cwd=tmp_path)
         assert run.returncode == 0, run.stderr
@@ -142,7 +142,7 @@ def test_a_broken_state_file_is_a_clear_error(zhclean, corpus, tmp_path):
 # ------------------------------------------------------------------ kill -9, then the same command
 
 def command(corpus, work, jobs):
-    return [sys.executable, "-m", "pipeline", "run", str(corpus), "--state", str(work / "s.db"),
+    return [sys.executable, "-m", "zhclean", "run", str(corpus), "--state", str(work / "s.db"),
             "-o", str(work / "out.jsonl"), "--jobs", str(jobs), "-q"]
 
 
@@ -150,7 +150,7 @@ def run(args, crash_at=None, kill_after=None):
     env = {k: v for k, v in os.environ.items() if k != "ZHCLEAN_TEST_CRASH_AT"}
     if crash_at:
         env["ZHCLEAN_TEST_CRASH_AT"] = crash_at
-    # Not from the checkout, so that `python -m pipeline` is the installed package.
+    # Not from the checkout, so that `python -m zhclean` is the installed package.
     proc = subprocess.Popen(args, cwd=tempfile.gettempdir(), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     if kill_after is not None:

@@ -12,7 +12,7 @@ import tempfile
 import pytest
 
 from conftest import read_jsonl
-from pipeline.state import State
+from zhclean.state import State
 from test_state import articles, write_jsonl
 
 
@@ -148,7 +148,7 @@ def crash_corpus(tmp_path, bad_line=False):
 
 def run_killed_at(point, corpus, work):
     """The command, killed at a commit point (None: not killed)."""
-    args = [sys.executable, "-m", "pipeline", "run", str(corpus), "--state", str(work / "s.db"),
+    args = [sys.executable, "-m", "zhclean", "run", str(corpus), "--state", str(work / "s.db"),
             "-o", str(work / "out.jsonl"), "--stats", str(work / "stats.json"), "--jobs", "1",
             "-q"]
     env = {k: v for k, v in os.environ.items() if k != "ZHCLEAN_TEST_CRASH_AT"}

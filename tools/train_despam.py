@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.readers import read_inputs
-from pipeline.records import Reject
-from pipeline.stages import Settings, build_stages
-from pipeline.stages.despam import model_decides, model_inputs
-from pipeline.stages.despam_model import LABELS, LinearModel
+from zhclean.readers import read_inputs
+from zhclean.records import Reject
+from zhclean.stages import Settings, build_stages
+from zhclean.stages.despam import model_decides, model_inputs
+from zhclean.stages.despam_model import LABELS, LinearModel
 
 L2 = 1e-3
 STEPS = 800

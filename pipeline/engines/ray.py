@@ -25,11 +25,11 @@ import os
 import ray
 import ray.data
 
-from pipeline.readers import COMPRESSIONS, FieldMap, read_inputs
-from pipeline.records import Reject
-from pipeline.runner import Stats, report, run_stream
-from pipeline.stages import Settings, build_stages
-from pipeline.writers import JsonlWriter
+from ..readers import COMPRESSIONS, FieldMap, read_inputs
+from ..records import Reject
+from ..runner import Stats, report, run_stream
+from ..stages import Settings, build_stages
+from ..writers import JsonlWriter
 
 
 def run(paths: list[str], stage_names: tuple[str, ...], settings: Settings, fields: FieldMap,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.rules import Rules
-from pipeline.stages import convert, despam, segment
+from ..rules import Rules
+from ..stages import convert, despam, segment
 
 ORDER = ("convert", "despam", "segment")
 MODULES = {"convert": convert, "despam": despam, "segment": segment}

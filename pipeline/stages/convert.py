@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import opencc
 
-from pipeline.rules import Rules
-from pipeline.stages.normalize import HAN, STEPS, normalize
+from ..rules import Rules
+from ..stages.normalize import HAN, STEPS, normalize
 
 NAME = "convert"
 CONFIGS = ("auto", "t2s", "tw2s", "hk2s", "tw2sp")

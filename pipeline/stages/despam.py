@@ -17,10 +17,10 @@ from re import _constants as sre_constants, _parser as sre_parse
 import opencc
 import regex
 
-from pipeline.records import field_reject, line_reject, record_reject
-from pipeline.rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compile_pattern,
+from ..records import field_reject, line_reject, record_reject
+from ..rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compile_pattern,
                             parse_number)
-from pipeline.stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
+from ..stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
                                           page_features)
 
 NAME = "despam"

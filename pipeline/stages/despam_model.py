@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import regex
 
-from pipeline.rules import RuleError, Rules, parse_number, read_table
-from pipeline.stages.normalize import HAN
+from ..rules import RuleError, Rules, parse_number, read_table
+from ..stages.normalize import HAN
 
 # LinearModel.probabilities is written out for these four.
 LABELS = ("content", "spam_title", "html", "boilerplate")

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import opencc
 import rjieba
 
-from pipeline.rules import RuleLine, Rules, read_table
+from ..rules import RuleLine, Rules, read_table
 
 NAME = "segment"
 
