@@ -349,10 +349,12 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                     state.begin()
                     sink_for = _dedup_sink(state, opts, stats)
                     jobs = opts.get("jobs") or 1
-                    items = _progress(read_inputs(
+                    progress = Progress(stats) if on_terminal(opts) else None
+                    items = read_inputs(
                         selected, fields, only_jsonl, expanded=True,
                         chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None,
-                        max_record_bytes=record_limit(opts)), stats, opts)
+                        max_record_bytes=record_limit(opts), on_read=progress)
+                    items = progress.shown(items) if progress else items
                     with out_writer as out, rejects_writer as rejects, ErrorReport() as errors:
                         sink = sink_for(out, rejects)
                         if jobs > 1:
@@ -365,7 +367,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                 summary = stats.summary() if inputs else _summary_to_report(state, stats)
                 stats_out.write(summary)
             state.commit(summary)
-    if opts.get("verbose"):
+    if opts.get("verbose") or on_terminal(opts):  # a person watching gets the outcome too
         _print_summary(summary)
     sys.exit(EXIT_BAD_INPUT if summary["input_errors"] else EXIT_OK)
 
@@ -405,19 +407,45 @@ def _dedup_sink(state: State, opts: dict, stats: Stats):
     return lambda out, rejects: DedupFilter(deduper, out, rejects, stats)
 
 
-def _progress(items, stats: Stats, opts: dict):
-    """items unchanged; on a terminal (stderr), a status line redrawn twice a second."""
-    if opts.get("quiet") or sys.stderr is None or not sys.stderr.isatty():
-        yield from items
-        return
-    shown = 0.0
-    for item in items:
-        if time.monotonic() - shown >= 0.5:
-            shown = time.monotonic()
-            click.echo(f"\rzhclean: {stats.records_in} records in, {stats.records_out} out",
-                       err=True, nl=False)
-        yield item
-    click.echo("\r\033[K", err=True, nl=False)
+def on_terminal(opts: dict) -> bool:
+    """A person is watching stderr: never in a pipe, a file or cron, nor with -q."""
+    return not opts.get("quiet") and sys.stderr is not None and sys.stderr.isatty()
+
+
+class Progress:
+    """The status line on a terminal: bytes read from the inputs (on disk, compressed) of their
+    size, the share, MB/s, the time left and the records, redrawn twice a second. Called with
+    the bytes each read takes from the disk (read_inputs' on_read)."""
+
+    def __init__(self, stats: Stats):
+        self.stats = stats
+        self.read = 0
+        self.started = time.monotonic()
+
+    def __call__(self, n: int) -> None:
+        self.read += n
+
+    def shown(self, items):
+        """items unchanged, the line redrawn as they pass, and cleared at the end."""
+        drawn = 0.0
+        for item in items:
+            if time.monotonic() - drawn >= 0.5:
+                drawn = time.monotonic()
+                click.echo("\r\033[K" + self.line(drawn - self.started), err=True, nl=False)
+            yield item
+        click.echo("\r\033[K", err=True, nl=False)
+
+    def line(self, seconds: float) -> str:
+        total, rate = self.stats.bytes_in, self.read / seconds if seconds > 0 else 0.0
+        done = f"{self.read / MB:,.1f} MB"
+        if total:
+            done += f" of {total / MB:,.1f} MB ({min(self.read / total, 1.0):.0%})"
+        parts = [done, f"{rate / MB:.1f} MB/s"]
+        if total and rate and self.read < total:
+            left = int((total - self.read) / rate)
+            parts.append(f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d} left")
+        return (f"zhclean: {', '.join(parts)}; {self.stats.records_in:,} records in, "
+                f"{self.stats.records_out:,} out")
 
 
 def _print_summary(s: dict) -> None:

@@ -176,19 +176,46 @@ def may_hold_array(path: str) -> bool:
     return path == "-" or format_of(path) is None or _uncompressed(path).endswith(".json")
 
 
-def open_binary(path: str) -> BinaryIO:
+def open_binary(path: str, on_read: Callable[[int], None] | None = None
+                ) -> tuple[BinaryIO, BinaryIO]:
+    """(the file's bytes, decompressed by its extension; the file on disk, for the caller to
+    close: a decompressor does not close a file it was given). on_read(n) hears of the bytes read
+    from the disk (compressed), as they are read."""
     if path == "-":
-        return sys.stdin.buffer
+        return sys.stdin.buffer, sys.stdin.buffer
+    disk: BinaryIO = open(path, "rb")
+    if on_read:
+        disk = io.BufferedReader(CountedReader(disk, on_read))
     lower = path.lower()
     if lower.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(fileobj=disk), disk
     if lower.endswith(".bz2"):
-        return bz2.open(path, "rb")
+        return bz2.BZ2File(disk), disk
     if lower.endswith(".xz"):
-        return lzma.open(path, "rb")
+        return lzma.LZMAFile(disk), disk
     if lower.endswith(".zst"):
-        return io.BufferedReader(ZstdReader(open(path, "rb")))
-    return open(path, "rb")
+        return io.BufferedReader(ZstdReader(disk)), disk
+    return disk, disk
+
+
+class CountedReader(io.RawIOBase):
+    """A file whose reads are told to on_read(bytes read): what the progress line counts."""
+
+    def __init__(self, stream: BinaryIO, on_read: Callable[[int], None]):
+        self._stream = stream
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._stream.readinto(buffer)
+        self._on_read(n or 0)
+        return n
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 # Compressed data on stdin (or in a file of no known extension), by its first bytes.
@@ -249,19 +276,21 @@ MAX_RECORD_BYTES = 16_000_000
 
 def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
                 only_jsonl: bool = False, chunk_bytes: int | None = None,
-                max_record_bytes: int = MAX_RECORD_BYTES, expanded: bool = False) -> Iterator[dict]:
+                max_record_bytes: int = MAX_RECORD_BYTES, expanded: bool = False,
+                on_read: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
     of about that size stand in for the records, so that worker processes do the parsing. A record
     over max_record_bytes is a too_large reject, read no further than it takes to tell. expanded:
     the paths are expand_paths' files already, each read as it is now (one deleted or replaced by a
-    directory since is an unreadable reject, neither a usage error nor walked)."""
+    directory since is an unreadable reject, neither a usage error nor walked). on_read: see
+    open_binary."""
     for path in paths if expanded else expand_paths(paths, only_jsonl):
         if isinstance(path, UnlistedDirectory):
             yield input_reject(path, None, STAGE, "unreadable", error=path.error)
             continue
         fmt = "jsonl" if only_jsonl else format_of(path)
         try:
-            stream = open_binary(path)
+            stream, disk = open_binary(path, on_read)
         except OSError as e:
             yield input_reject(path, None, STAGE, "unreadable", error=e.strerror or str(e))
             continue
@@ -280,6 +309,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
+                disk.close()
 
 
 def _file_items(stream: BinaryIO, path: str, fmt: str, fields: FieldMap,

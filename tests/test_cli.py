@@ -4,6 +4,7 @@ import gzip
 import json
 import lzma
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -13,6 +14,8 @@ import zstandard
 
 from conftest import SAMPLES, read_jsonl
 from zhclean import writers
+from zhclean.cli import Progress
+from zhclean.runner import Stats
 from zhclean.writers import JsonlWriter
 
 SEED = SAMPLES / "seed_lstm.txt"
@@ -274,3 +277,33 @@ def test_run_keep_script_gives_traditional_text_and_tokens(zhclean):
     assert kept["text"].startswith("華爾街") and kept["meta"]["convert"]["config"] is None
     # The same boundaries, in the original characters.
     assert len(kept["tokens"]) == len(plain["tokens"])
+
+
+def test_progress_line_reads_bytes_share_speed_and_time_left():
+    stats = Stats(records_in=1234, records_out=1200, bytes_in=100_000_000)
+    progress = Progress(stats)
+    progress(25_000_000)
+    assert progress.line(5.0) == ("zhclean: 25.0 MB of 100.0 MB (25%), 5.0 MB/s, 0:00:15 left; "
+                                  "1,234 records in, 1,200 out")
+
+
+def test_a_person_at_a_terminal_sees_progress_and_the_outcome_and_a_pipe_sees_neither(tmp_path):
+    primary, secondary = os.openpty()  # stderr a terminal, stdout a file: as `zhclean run ... -o`
+    args = [sys.executable, "-m", "zhclean", "run", str(SAMPLES), "-o", str(tmp_path / "o.jsonl")]
+    proc = subprocess.run(args, stderr=secondary, stdin=subprocess.DEVNULL, timeout=120)
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal's other end closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    assert proc.returncode == 0
+    assert b"MB of" in shown and b"MB/s" in shown
+    assert re.search(rb"zhclean: \d+ records in, \d+ out, 0 input errors; rejects: ", shown)
+    piped = subprocess.run(args, capture_output=True, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b""
