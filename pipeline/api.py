@@ -44,8 +44,9 @@ class Cleaner:
                  convert: ConvertOptions = ConvertOptions(),
                  despam: DespamOptions = DespamOptions(),
                  segment: SegmentOptions = SegmentOptions(), fields: FieldMap = FieldMap()):
-        names = tuple(name for name in ORDER if name in set(stages))
-        unknown = set(stages) - set(ORDER)
+        wanted = set(stages)
+        names = tuple(name for name in ORDER if name in wanted)
+        unknown = wanted - set(ORDER)
         if unknown:
             raise ValueError(f"unknown stages {sorted(unknown)}: choose from {', '.join(ORDER)}")
         settings = Settings(rules_dirs=tuple(map(str, rules_dirs)), convert=convert,

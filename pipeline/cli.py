@@ -349,7 +349,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                     state.begin()
                     sink_for = _dedup_sink(state, opts, stats)
                     jobs = opts.get("jobs") or 1
-                    progress = Progress(stats) if on_terminal(opts) else None
+                    progress = Progress(stats) if on_terminal(opts.get("quiet")) else None
                     items = read_inputs(
                         selected, fields, only_jsonl, expanded=True,
                         chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None,
@@ -367,7 +367,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                 summary = stats.summary() if inputs else _summary_to_report(state, stats)
                 stats_out.write(summary)
             state.commit(summary)
-    if opts.get("verbose") or on_terminal(opts):  # a person watching gets the outcome too
+    if opts.get("verbose") or on_terminal(opts.get("quiet")):  # a person watching: the outcome
         _print_summary(summary)
     sys.exit(EXIT_BAD_INPUT if summary["input_errors"] else EXIT_OK)
 
@@ -407,9 +407,9 @@ def _dedup_sink(state: State, opts: dict, stats: Stats):
     return lambda out, rejects: DedupFilter(deduper, out, rejects, stats)
 
 
-def on_terminal(opts: dict) -> bool:
+def on_terminal(quiet: bool) -> bool:
     """A person is watching stderr: never in a pipe, a file or cron, nor with -q."""
-    return not opts.get("quiet") and sys.stderr is not None and sys.stderr.isatty()
+    return not quiet and sys.stderr is not None and sys.stderr.isatty()
 
 
 class Progress:
@@ -426,16 +426,22 @@ class Progress:
         self.read += n
 
     def shown(self, items):
-        """items unchanged, the line redrawn as they pass, and cleared at the end."""
+        """items unchanged, the line redrawn as they pass, and cleared however they end; a
+        message logged meanwhile clears it first (see _setup_logging)."""
         drawn = 0.0
-        for item in items:
-            if time.monotonic() - drawn >= 0.5:
-                drawn = time.monotonic()
-                click.echo("\r\033[K" + self.line(drawn - self.started), err=True, nl=False)
-            yield item
-        click.echo("\r\033[K", err=True, nl=False)
+        try:
+            for item in items:
+                if time.monotonic() - drawn >= 0.5:
+                    drawn = time.monotonic()
+                    click.echo(CLEAR_LINE + self.line(drawn - self.started), err=True, nl=False)
+                yield item
+        finally:
+            click.echo(CLEAR_LINE, err=True, nl=False)
 
     def line(self, seconds: float) -> str:
+        records = f"{self.stats.records_in:,} records in, {self.stats.records_out:,} out"
+        if not self.read:  # stdin: its size is not known, nor counted
+            return f"zhclean: {records}"
         total, rate = self.stats.bytes_in, self.read / seconds if seconds > 0 else 0.0
         done = f"{self.read / MB:,.1f} MB"
         if total:
@@ -444,8 +450,7 @@ class Progress:
         if total and rate and self.read < total:
             left = int((total - self.read) / rate)
             parts.append(f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d} left")
-        return (f"zhclean: {', '.join(parts)}; {self.stats.records_in:,} records in, "
-                f"{self.stats.records_out:,} out")
+        return f"zhclean: {', '.join(parts)}; {records}"
 
 
 def _print_summary(s: dict) -> None:
@@ -458,9 +463,15 @@ def _print_summary(s: dict) -> None:
                + (f"; files ignored: {ignored}" if ignored else ""), err=True)
 
 
+# Back to the start of the line, and the line erased: what the progress line is drawn over.
+CLEAR_LINE = "\r\033[K"
+
+
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("zhclean: %(message)s"))
+    # On a terminal a message first erases the progress line it would otherwise run into.
+    erase = CLEAR_LINE if on_terminal(quiet) else ""
+    handler.setFormatter(logging.Formatter(erase + "zhclean: %(message)s"))
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
@@ -661,7 +672,7 @@ def run_on_ray(paths, opts, address) -> None:
     stats.seconds = time.monotonic() - started
     stats.files_ignored = ignored
     stats.inputs_read = len(files)
-    stats.bytes_in = sum(os.path.getsize(f) for f in files)
+    stats.bytes_in = sum(map(_size, files))
     if opts.get("stats_path"):
         with exit_statuses(), JsonlWriter(opts["stats_path"]) as f:  # as the local engine does
             f.write(stats.summary())

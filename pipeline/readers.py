@@ -183,9 +183,8 @@ def open_binary(path: str, on_read: Callable[[int], None] | None = None
     from the disk (compressed), as they are read."""
     if path == "-":
         return sys.stdin.buffer, sys.stdin.buffer
-    disk: BinaryIO = open(path, "rb")
-    if on_read:
-        disk = io.BufferedReader(CountedReader(disk, on_read))
+    disk: BinaryIO = io.BufferedReader(CountedReader(open(path, "rb", buffering=0), on_read)) \
+        if on_read else open(path, "rb")
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=disk), disk
@@ -201,20 +200,20 @@ def open_binary(path: str, on_read: Callable[[int], None] | None = None
 class CountedReader(io.RawIOBase):
     """A file whose reads are told to on_read(bytes read): what the progress line counts."""
 
-    def __init__(self, stream: BinaryIO, on_read: Callable[[int], None]):
-        self._stream = stream
+    def __init__(self, file: io.FileIO, on_read: Callable[[int], None]):
+        self.file = file
         self._on_read = on_read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        n = self._stream.readinto(buffer)
+        n = self.file.readinto(buffer)
         self._on_read(n or 0)
         return n
 
     def close(self) -> None:
-        self._stream.close()
+        self.file.close()
         super().close()
 
 
@@ -307,7 +306,7 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
             # A truncated or corrupt compressed file: what was read stands, the rest is reported.
             yield input_reject(path, None, STAGE, "unreadable", error=str(e))
         finally:
-            if stream is not sys.stdin.buffer:
+            if disk is not sys.stdin.buffer:  # compressed stdin: its decompressor is `stream`
                 stream.close()
                 disk.close()
 
@@ -341,6 +340,8 @@ def _plain_file_size(stream: BinaryIO) -> int | None:
     """The size of what a stream reads when it reads a regular file as it is; None when it
     decompresses (reading stopped at the limit, so the size is not known) or reads a pipe."""
     raw = getattr(stream, "raw", None)
+    if isinstance(raw, CountedReader):  # read with a progress line
+        raw = raw.file
     if not isinstance(raw, io.FileIO):
         return None
     status = os.fstat(raw.fileno())
@@ -477,6 +478,11 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source:
             yield Notice(input_reject(source, lineno, STAGE, "blank_line",
                                       derive_id(source, place)))
             continue
+        if line.count(b"[") + line.count(b"{") > MAX_NESTING and nesting(line) > MAX_NESTING:
+            yield input_reject(source, lineno, STAGE, "malformed_json", derive_id(source, place),
+                               error=f"nested too deep to read (more than {MAX_NESTING} levels)",
+                               text=line.decode("utf-8", errors="replace"))
+            continue
         try:
             obj, non_finite = parsed_json(line.decode("utf-8-sig"))
             if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
@@ -504,6 +510,25 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source:
             yield field_reject(record, STAGE, "non_finite_number", path, token, input_line=lineno,
                                error=f"{token} in {path} is not a JSON number: written as null")
         yield record
+
+
+# Python's json reads as deep as the stack beneath it allows (the recursion limit, less the calls
+# already made), which differs in a worker process: a fixed limit well below it makes a line's
+# fate the same with any --jobs.
+MAX_NESTING = 500
+_NESTING_TOKEN = regex.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
+
+
+def nesting(line: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets in strings aside)."""
+    depth = deepest = 0
+    for token in _NESTING_TOKEN.finditer(line):
+        if token[0] in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token[0] in (b"]", b"}"):
+            depth -= 1
+    return deepest
 
 
 def json_error(error: Exception) -> str:

@@ -119,6 +119,7 @@ class StagedWriter(JsonlWriter):
         self.final = os.path.realpath(path)  # through a symbolic link: the link stays
         directory, name = os.path.split(self.final)
         self.staged = os.path.join(directory, f".{name}.zhclean-staged")
+        self.created = False  # the staged file is this writer's: it made it (O_EXCL)
 
     def _create(self) -> BinaryIO:
         """A new file: State.writer refused a name already taken, and O_EXCL refuses one taken
@@ -128,6 +129,7 @@ class StagedWriter(JsonlWriter):
         except OSError as e:  # named as the user named it, not as the staged file
             raise OSError(e.errno, e.strerror, self.path) from None
         self._tmp = self.staged
+        self.created = True
         return os.fdopen(fd, "wb", buffering=1 << 16)
 
     def _publish(self) -> None:
@@ -171,7 +173,8 @@ class State:
                 # that did not commit go either way ('publish' rows, once committed, stay).
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
-                self._discard_staged()
+                # A staged name another run took first (O_EXCL refused it) holds that run's file.
+                self._discard_staged(keep={w.staged for w in self._writers if not w.created})
             except sqlite3.Error:
                 pass  # the next run's recovery does it
         self.close()
@@ -253,6 +256,11 @@ class State:
         self.conn.execute("UPDATE pending SET phase = 'publish'")
         self.conn.execute("INSERT OR REPLACE INTO last_run VALUES (1, ?, 0)",
                           (json.dumps(summary),))
+        # A staged output gone (removed by hand or by another run) fails the run before its
+        # inputs are recorded as done, so that the next run reads them again.
+        for w in self._writers:
+            if not os.path.lexists(w.staged):
+                raise OSError(errno.ENOENT, "the staged output is gone", w.staged)
         crash_point("before_commit")
         self.conn.execute("COMMIT")
         crash_point("after_commit")
@@ -279,10 +287,11 @@ class State:
             _fsync_directory(directory)
         self.conn.execute("DELETE FROM pending")
 
-    def _discard_staged(self) -> None:
+    def _discard_staged(self, keep: set[str] = frozenset()) -> None:
         rows = self.conn.execute("SELECT staged FROM pending WHERE phase = 'staging'")
         for (staged,) in rows.fetchall():
-            unlink_if_there(staged)
+            if staged not in keep:
+                unlink_if_there(staged)
         self.conn.execute("DELETE FROM pending WHERE phase = 'staging'")
 
     def _recover(self) -> None:

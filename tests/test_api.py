@@ -62,7 +62,9 @@ def test_options_are_the_command_lines():
     assert cleaner("「台灣」的軟體").record["text"] == "「台湾」的软件"
     assert zhclean_api.Cleaner(["convert"])("「台灣」的軟體").record["text"] == "“台湾”的软体"
     with pytest.raises(ValueError, match="unknown stages"):
-        zhclean_api.Cleaner(["dedupe"])
+        zhclean_api.Cleaner(name for name in ["convert", "dedupe"])
+    assert [name for name, _ in zhclean_api.Cleaner(s for s in ["segment", "convert"]).stages] \
+        == ["convert", "segment"]
 
 
 def test_the_package_is_zhclean_and_not_pipeline(tmp_path):

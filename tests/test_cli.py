@@ -285,11 +285,16 @@ def test_progress_line_reads_bytes_share_speed_and_time_left():
     progress(25_000_000)
     assert progress.line(5.0) == ("zhclean: 25.0 MB of 100.0 MB (25%), 5.0 MB/s, 0:00:15 left; "
                                   "1,234 records in, 1,200 out")
+    # stdin: no size, no bytes counted
+    assert Progress(Stats(records_in=3)).line(5.0) == "zhclean: 3 records in, 0 out"
 
 
 def test_a_person_at_a_terminal_sees_progress_and_the_outcome_and_a_pipe_sees_neither(tmp_path):
     primary, secondary = os.openpty()  # stderr a terminal, stdout a file: as `zhclean run ... -o`
-    args = [sys.executable, "-m", "zhclean", "run", str(SAMPLES), "-o", str(tmp_path / "o.jsonl")]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": \n', encoding="utf-8")
+    args = [sys.executable, "-m", "zhclean", "run", str(SAMPLES), str(bad),
+            "-o", str(tmp_path / "o.jsonl")]
     proc = subprocess.run(args, stderr=secondary, stdin=subprocess.DEVNULL, timeout=120)
     os.close(secondary)
     shown = b""
@@ -302,8 +307,12 @@ def test_a_person_at_a_terminal_sees_progress_and_the_outcome_and_a_pipe_sees_ne
             break
         shown += chunk
     os.close(primary)
-    assert proc.returncode == 0
+    assert proc.returncode == 1
     assert b"MB of" in shown and b"MB/s" in shown
-    assert re.search(rb"zhclean: \d+ records in, \d+ out, 0 input errors; rejects: ", shown)
+    # An error erases the progress line rather than running into it.
+    assert b"\r\x1b[Kzhclean: " + str(bad).encode() + b":1: malformed json" in shown
+    assert re.search(rb"zhclean: \d+ records in, \d+ out, 1 input errors; rejects: ", shown)
     piped = subprocess.run(args, capture_output=True, timeout=120)
-    assert piped.returncode == 0 and piped.stderr == b""
+    assert piped.returncode == 1
+    assert piped.stderr.decode() == f"zhclean: {bad}:1: malformed json: " \
+        "Expecting value at column 10\n"

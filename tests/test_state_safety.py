@@ -81,6 +81,34 @@ def test_a_link_at_a_staged_name_is_never_followed(zhclean, corpus, tmp_path, st
     assert (out / "o.jsonl").exists() and victim.read_text() == "keep me\n"
 
 
+def test_two_states_racing_for_one_output_cost_the_loser_only(tmp_path):
+    """Run B journals the staged name, run A creates the file first: B's O_EXCL fails, and B
+    must not remove A's file on its way out; A publishes."""
+    out = str(tmp_path / "o.jsonl")
+    with State(str(tmp_path / "a.db")) as a:
+        b = State(str(tmp_path / "b.db"))
+        late = b.writer(out)  # the name was free when B looked
+        with a.writer(out) as first:
+            first.write({"id": "a1"})
+            with pytest.raises(FileExistsError), b, late:
+                pass
+        assert os.path.exists(first.staged)
+        a.commit({"records_in": 1, "input_errors": 0})
+    assert read_jsonl(out) == [{"id": "a1"}]
+
+
+def test_a_staged_output_gone_before_the_commit_fails_the_run_and_records_nothing(tmp_path):
+    state = str(tmp_path / "s.db")
+    with pytest.raises(OSError, match="the staged output is gone"):
+        with State(state) as run:
+            with run.writer(str(tmp_path / "o.jsonl")) as out:
+                out.write({"id": "x"})
+            os.unlink(out.staged)
+            run.commit({"records_in": 1, "input_errors": 0})
+    with State(state) as again:
+        assert again.conn.execute("SELECT COUNT(*) FROM last_run").fetchone()[0] == 0
+
+
 def test_a_link_where_the_lock_file_was_is_not_written(zhclean, corpus, tmp_path):
     """The lock is on the state file itself: no STATE.lock is opened (older versions wrote their
     pid into it, through a link)."""
