@@ -116,6 +116,9 @@ read_options = _compose(
                  help="JSONL input: the field holding the title."),
     click.option("--id-field", default="id", show_default=True,
                  help="JSONL input: the field holding the id."),
+    click.option("--lines", is_flag=True,
+                 help="Text input: a record per line (a file of headlines or sentences), its id "
+                      "derived from the file and line number; blank lines are skipped."),
 )
 
 
@@ -353,7 +356,8 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                     items = read_inputs(
                         selected, fields, only_jsonl, expanded=True,
                         chunk_bytes=parallel.CHUNK_BYTES if jobs > 1 else None,
-                        max_record_bytes=record_limit(opts), on_read=progress)
+                        max_record_bytes=record_limit(opts), on_read=progress,
+                        lines=opts.get("lines", False))
                     items = progress.shown(items) if progress else items
                     with out_writer as out, rejects_writer as rejects, ErrorReport() as errors:
                         sink = sink_for(out, rejects)
@@ -573,7 +577,8 @@ def explain_inputs(files, opts, despammer, *, only_jsonl: bool) -> int:
     status = EXIT_OK
     with ErrorReport() as errors:
         for record in read_inputs(tuple(files), fields_from(opts), only_jsonl=only_jsonl,
-                                  max_record_bytes=record_limit(opts), expanded=True):
+                                  max_record_bytes=record_limit(opts), expanded=True,
+                                  lines=opts.get("lines", False)):
             if isinstance(record, Notice):
                 continue
             if isinstance(record, Reject):
@@ -619,6 +624,8 @@ def run(ctx, paths, engine, address, **opts):
     `zhclean read ... | zhclean convert | zhclean despam | zhclean segment`."""
     if engine == "ray" and (opts.get("state") or opts.get("dedup")):
         raise click.UsageError("--state and --dedup work with --engine local only")
+    if engine == "ray" and opts.get("lines"):
+        raise click.UsageError("--lines works with --engine local only")
     if engine == "ray" and record_limit(opts) != MAX_RECORD_BYTES:
         raise click.UsageError(f"--max-record-mb works with --engine local only (Ray reads "
                                f"with the default, {MAX_RECORD_BYTES / MB:g} MB)")

@@ -276,13 +276,14 @@ MAX_RECORD_BYTES = 16_000_000
 def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
                 only_jsonl: bool = False, chunk_bytes: int | None = None,
                 max_record_bytes: int = MAX_RECORD_BYTES, expanded: bool = False,
-                on_read: Callable[[int], None] | None = None) -> Iterator[dict]:
+                on_read: Callable[[int], None] | None = None, lines: bool = False
+                ) -> Iterator[dict]:
     """Records (dicts) and Rejects from every input, in order. With chunk_bytes, Unparsed chunks
     of about that size stand in for the records, so that worker processes do the parsing. A record
     over max_record_bytes is a too_large reject, read no further than it takes to tell. expanded:
     the paths are expand_paths' files already, each read as it is now (one deleted or replaced by a
     directory since is an unreadable reject, neither a usage error nor walked). on_read: see
-    open_binary."""
+    open_binary. lines: a text input is a record per line (read_text_lines), not one."""
     for path in paths if expanded else expand_paths(paths, only_jsonl):
         if isinstance(path, UnlistedDirectory):
             yield input_reject(path, None, STAGE, "unreadable", error=path.error)
@@ -296,6 +297,8 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
         try:
             if fmt is None:  # stdin or an unknown extension named explicitly: sniff
                 stream, fmt = sniffed(stream)
+            if lines and fmt == "txt":
+                fmt = "lines"
             empty = True
             for item in _file_items(stream, path, fmt, fields, chunk_bytes, max_record_bytes):
                 empty = False
@@ -314,6 +317,11 @@ def read_inputs(paths: tuple[str, ...], fields: FieldMap = FieldMap(),
 def _file_items(stream: BinaryIO, path: str, fmt: str, fields: FieldMap,
                 chunk_bytes: int | None, limit: int) -> Iterator[dict]:
     """What one input gives: records and rejects, or Unparsed chunks of it."""
+    if fmt == "lines":
+        encoding, numbered = text_lines(stream, limit)
+        if chunk_bytes:
+            return _chunks(numbered, path, fmt, fields, chunk_bytes, encoding)
+        return read_text_lines(numbered, path, encoding)
     if chunk_bytes:
         return unparsed_chunks(stream, path, fmt, fields, chunk_bytes, limit)
     if fmt == "jsonl":
@@ -431,10 +439,13 @@ class Unparsed:
     data: tuple[tuple[int, int | str, bytes | TooLarge], ...] | tuple[bytes]
     size: int
     fields: FieldMap = FieldMap()
+    encoding: str = "utf-8"  # of a text read a record per line
 
     def parse(self) -> Iterator[dict]:
         if self.fmt == "jsonl":
             return read_jsonl(self.data, self.source, self.fields)
+        if self.fmt == "lines":
+            return read_text_lines(self.data, self.source, self.encoding)
         return read_document(self.data[0], self.source, self.fmt)
 
 
@@ -444,14 +455,23 @@ def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
         data = document_bytes(stream, source, limit)
         yield Unparsed(source, fmt, (data,), len(data)) if isinstance(data, bytes) else data
         return
+    yield from _chunks(numbered_lines(stream, may_hold_array(source), limit), source, fmt, fields,
+                       chunk_bytes)
+
+
+def _chunks(numbered_input: Iterable[tuple[int, int | str, bytes | TooLarge]], source: str,
+            fmt: str, fields: FieldMap, chunk_bytes: int, encoding: str = "utf-8"
+            ) -> Iterator[Unparsed]:
+    """Numbered lines (of JSONL, or of a text read a record per line) as Unparsed chunks of
+    about chunk_bytes."""
     lines: list[tuple[int, int | str, bytes | TooLarge]] = []
     size = 0
 
     def chunk() -> Unparsed:
-        return Unparsed(source, fmt, tuple(lines), size, fields)
+        return Unparsed(source, fmt, tuple(lines), size, fields, encoding)
 
     try:
-        for numbered in numbered_lines(stream, may_hold_array(source), limit):
+        for numbered in numbered_input:
             lines.append(numbered)
             size += len(numbered[2]) if isinstance(numbered[2], bytes) else 0  # no work
             if size >= chunk_bytes:
@@ -593,6 +613,58 @@ def nulled(value: Any) -> list[tuple[str, str]]:
         elif isinstance(node, list):
             pending.extend((node, i, v, f"{path}[{i}]") for i, v in reversed(list(enumerate(node))))
     return found
+
+
+# How much of a text read a record per line its encoding is told from.
+DETECT_BYTES = 1 << 16
+
+
+def text_lines(stream: BinaryIO, limit: int
+               ) -> tuple[str, Iterator[tuple[int, int, bytes | TooLarge]]]:
+    """A text's encoding, told from its first DETECT_BYTES, and its numbered lines (line number,
+    place, bytes), each read no further than limit. UTF-16, whose line break is two bytes, is
+    decoded whole (up to the limit) and its lines given as UTF-16-LE."""
+    head = b""
+    while len(head) < DETECT_BYTES and (data := stream.read1(DETECT_BYTES)):
+        head += data
+    stream = io.BufferedReader(_Prepended(head, stream))
+    encoding = charset.detect(head) or "utf-8"
+    if encoding.startswith("utf-16"):
+        whole = stream.read(limit + 1)
+        if len(whole) > limit:
+            too_large = TooLarge(whole[:HEAD_BYTES].decode(encoding, errors="replace"), None,
+                                 limit)
+            return encoding, iter([(1, 1, too_large)])
+        pieces = whole.decode(encoding, errors="replace").split("\n")
+        if pieces[-1] == "":  # the file's last line break
+            pieces.pop()
+        return "utf-16-le", ((n, n, piece.encode("utf-16-le")) for n, piece in enumerate(pieces, 1))
+    return encoding, ((n, n, line) for n, line in enumerate(bounded_lines(stream, limit), 1))
+
+
+def read_text_lines(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source: str,
+                    encoding: str) -> Iterator[dict]:
+    """A text read a record per line (--lines: a file of headlines or sentences): each line a
+    record whose id is derived from the file and the line number; a blank line is a notice, a
+    line that is not `encoding` is undecodable, as in JSONL."""
+    for lineno, place, raw in lines:
+        record_id = derive_id(source, place)
+        if isinstance(raw, TooLarge):
+            yield raw.reject(source, lineno, record_id)
+            continue
+        try:
+            text = raw.decode(encoding if lineno == 1 else encoding.replace("-sig", ""))
+        except UnicodeDecodeError as e:
+            yield input_reject(source, lineno, STAGE, "undecodable", record_id,
+                               error=f"not {encoding} at byte {e.start}",
+                               raw_base64=base64.b64encode(raw).decode("ascii"))
+            continue
+        text = text.rstrip("\r\n")
+        if not text.strip():
+            yield Notice(input_reject(source, lineno, STAGE, "blank_line", record_id))
+            continue
+        yield new_record(id=record_id, source=source, title="", text=text, meta={"read": {
+            "format": "lines", "encoding": encoding.replace("-sig", ""), "line": lineno}})
 
 
 def numbered_lines(stream: BinaryIO, arrays: bool = False, limit: int = MAX_RECORD_BYTES
