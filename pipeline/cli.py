@@ -24,6 +24,7 @@ from .readers import (COMPRESSIONS, MAX_RECORD_BYTES, FieldMap, Globs, InputErro
 from .rules import RuleError
 from . import parallel
 from .records import Notice, Reject
+from .report import LateRejects, ReportCollector
 from .runner import ErrorReport, Stats, run_stream
 from .state import State, StateError, StateLocked
 from .stages import ORDER, Settings, build_stages
@@ -82,6 +83,9 @@ output_options = _compose(
     click.option("--stats", "stats_path", type=click.Path(dir_okay=False),
                  help="Write a JSON summary here: records in and out, rejects by stage and "
                       "reason, inputs, bytes, seconds, MB/s."),
+    click.option("--report", type=click.Path(dir_okay=False),
+                 help="Write an HTML page here: the summary, rejects by reason with examples "
+                      "in their page, the records that lost most, the inputs not read."),
 )
 def _near_dup_threshold(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """The thresholds pipeline.dedup accepts; the default needs no check (nor numpy imported)."""
@@ -250,7 +254,7 @@ def _ignoring(counts: Counter):
 
 
 OUTPUT_OPTIONS = {"output": "-o", "rejects": "--rejects", "stats_path": "--stats",
-                  "state": "--state"}
+                  "report": "--report", "state": "--state"}
 
 
 def check_outputs(opts: dict, inputs: list[str], rejects_path: str | None) -> None:
@@ -337,8 +341,12 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
         # run before anything is processed or committed; the summary goes in last, and with a
         # state it is staged and published with the outputs.
         stats_path = opts.get("stats_path")
+        # --report: opened, staged and published as the stats file is; fed every item.
+        report_path = opts.get("report")
+        collector = ReportCollector() if report_path else None
         with State(opts.get("state")) as state:
-            with state.writer(stats_path) if stats_path else NullWriter() as stats_out:
+            with state.writer(stats_path) if stats_path else NullWriter() as stats_out, \
+                    state.writer(report_path) if report_path else NullWriter() as report_out:
                 inputs, stats.inputs_skipped = state.select(files)
                 if state.persistent and not inputs:
                     log.info("nothing to do: %d inputs unchanged since the last run",
@@ -360,16 +368,20 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
                         lines=opts.get("lines", False))
                     items = progress.shown(items) if progress else items
                     with out_writer as out, rejects_writer as rejects, ErrorReport() as errors:
-                        sink = sink_for(out, rejects)
+                        sink = sink_for(out, LateRejects(rejects, collector) if collector
+                                        else rejects)
                         if jobs > 1:
                             parallel.run_parallel(items, stages, settings, sink, rejects, stats,
                                                   jobs=jobs, keep_rejects=rejects_path is not None,
-                                                  on_input_error=errors)
+                                                  on_input_error=errors, collector=collector)
                         else:
-                            run_stream(items, stages, sink, rejects, stats, errors)
+                            run_stream(items, stages, sink, rejects, stats, errors,
+                                       collector.observe if collector else None)
                 stats.seconds = time.monotonic() - started
                 summary = stats.summary() if inputs else _summary_to_report(state, stats)
                 stats_out.write(summary)
+                if collector:
+                    report_out.write_bytes(collector.html(summary).encode("utf-8"))
             state.commit(summary)
     if opts.get("verbose") or on_terminal(opts.get("quiet")):  # a person watching: the outcome
         _print_summary(summary)
@@ -629,6 +641,8 @@ def run(ctx, paths, engine, address, **opts):
     if engine == "ray" and record_limit(opts) != MAX_RECORD_BYTES:
         raise click.UsageError(f"--max-record-mb works with --engine local only (Ray reads "
                                f"with the default, {MAX_RECORD_BYTES / MB:g} MB)")
+    if engine == "ray" and opts.get("report"):
+        raise click.UsageError("--report works with --engine local only")
     if address and engine != "ray":
         raise click.UsageError("--address names a Ray cluster: it needs --engine ray")
     check_threshold(ctx, opts)

@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 from .readers import Unparsed
 from .records import Reject
+from .report import ReportCollector
 from .runner import Stats, report, run_stream
 from .stages import Settings, build_stages
 from .writers import BufferWriter, NullWriter, dumps
@@ -51,34 +52,41 @@ class ChunkResult:
     rejects_before: list[int]
     stats: Stats
     input_errors: list[Reject] = field(default_factory=list)  # reported by the parent
+    report: ReportCollector | None = None  # --report: the chunk's, merged by the parent
 
 
 def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects_out,
                  stats: Stats, *, jobs: int, keep_rejects: bool,
-                 on_input_error: Callable[[Reject], None] = report) -> None:
+                 on_input_error: Callable[[Reject], None] = report,
+                 collector: ReportCollector | None = None) -> None:
     """items: Unparsed chunks and Rejects from read_inputs(..., chunk_bytes=CHUNK_BYTES).
     stages: the same stages built in this process, used when the input is a single chunk (a
-    pool would only add its start-up time). on_input_error: as for run_stream."""
+    pool would only add its start-up time). on_input_error: as for run_stream. collector
+    (--report): each worker collects its chunks, merged here in input order."""
     chunks = batches(items)
     head = list(islice(chunks, 2))
     if len(head) < 2:
         for chunk in head:
-            run_stream(parsed(chunk), stages, out, rejects_out, stats, on_input_error)
+            run_stream(parsed(chunk), stages, out, rejects_out, stats, on_input_error,
+                       collector.observe if collector else None)
         return
     names = tuple(name for name, _ in stages)
     # Forked workers inherit the stages built here (about a second of dictionary loading each,
     # saved); workers started another way build their own from the settings.
     _worker["stages"] = stages
     pool = ProcessPoolExecutor(jobs, initializer=_init_worker,
-                               initargs=(os.getpid(), names, settings, keep_rejects))
+                               initargs=(os.getpid(), names, settings, keep_rejects,
+                                         collector is not None))
     try:
         pending: deque = deque([_start(pool, head[0])])
         for chunk in chain(head[1:], chunks):
             pending.append(pool.submit(_process_chunk, chunk))
             if len(pending) >= jobs * IN_FLIGHT_PER_JOB:
-                _write(pending.popleft().result(), out, rejects_out, stats, on_input_error)
+                _write(pending.popleft().result(), out, rejects_out, stats, on_input_error,
+                       collector)
         while pending:
-            _write(pending.popleft().result(), out, rejects_out, stats, on_input_error)
+            _write(pending.popleft().result(), out, rejects_out, stats, on_input_error,
+                   collector)
     except BrokenProcessPool:
         # A worker was killed (out of memory): the others may be blocked sending results that
         # nobody reads any more, and waiting for them would hang.
@@ -130,10 +138,13 @@ def parsed(chunk: list) -> Iterator[dict]:
 
 
 def _write(result: ChunkResult, out, rejects_out, stats: Stats,
-           on_input_error: Callable[[Reject], None]) -> None:
+           on_input_error: Callable[[Reject], None],
+           collector: ReportCollector | None) -> None:
     for reject in result.input_errors:
         on_input_error(reject)
     stats.merge(result.stats)
+    if collector:  # before the records reach the sink, whose dedup rejects come after them
+        collector.merge(result.report)
     written = 0  # rejects
     for line, before in zip(result.output, result.rejects_before):
         if before > written:
@@ -150,7 +161,7 @@ _worker: dict = {}
 
 
 def _init_worker(parent: int, names: tuple[str, ...], settings: Settings,
-                 keep_rejects: bool) -> None:
+                 keep_rejects: bool, with_report: bool) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it and ends the pool. SIGTERM
     # and SIGHUP kill a worker at once (the parent's handlers, inherited by fork, would unwind a
     # run the worker does not own).
@@ -159,7 +170,8 @@ def _init_worker(parent: int, names: tuple[str, ...], settings: Settings,
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
     _die_with(parent)
-    _worker.update(names=names, settings=settings, keep_rejects=keep_rejects)
+    _worker.update(names=names, settings=settings, keep_rejects=keep_rejects,
+                   with_report=with_report)
 
 
 def _die_with(parent: int) -> None:
@@ -184,8 +196,11 @@ def _process_chunk(chunk: list) -> ChunkResult:
     out = _RecordsAfterRejects(rejects)
     stats = Stats()
     input_errors: list[Reject] = []
-    run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append)
-    return ChunkResult(out.lines, rejects.lines, out.rejects_before, stats, input_errors)
+    collector = ReportCollector() if _worker["with_report"] else None
+    run_stream(parsed(chunk), _worker["stages"], out, rejects, stats, input_errors.append,
+               collector.observe if collector else None)
+    return ChunkResult(out.lines, rejects.lines, out.rejects_before, stats, input_errors,
+                       collector)
 
 
 class _RecordsAfterRejects(BufferWriter):

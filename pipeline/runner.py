@@ -67,14 +67,18 @@ def apply_stages(record: dict, stages: list[tuple[str, Stage]]) -> tuple[dict | 
 
 
 def run_stream(items: Iterable[dict], stages: list[tuple[str, Stage]], out, rejects_out,
-               stats: Stats, on_input_error: Callable[[Reject], None] | None = None) -> None:
+               stats: Stats, on_input_error: Callable[[Reject], None] | None = None,
+               observe: Callable[[dict | None, list], None] | None = None) -> None:
     """on_input_error: where input errors are reported (default: logged on stderr). A record
-    that cannot be written as JSON is an input error too: rejected, and the run goes on."""
+    that cannot be written as JSON is an input error too: rejected, and the run goes on.
+    observe: called with each item's outcome, (record or None, its rejects): --report."""
     def reject_input(reject: Reject) -> None:
         if not isinstance(reject, Notice):
             stats.input_errors += 1
             (on_input_error or report)(reject)
         write_reject(reject)
+        if observe:
+            observe(None, [reject])
 
     def write_reject(reject: Reject) -> None:
         stats.rejects[reject["stage"], reject["reason"]] += 1
@@ -88,6 +92,8 @@ def run_stream(items: Iterable[dict], stages: list[tuple[str, Stage]], out, reje
         record, rejects = apply_stages(item, stages)
         for reject in rejects:
             write_reject(reject)
+        if observe:
+            observe(record, rejects)
         if record is None:
             continue
         stats.records_out += 1  # before writing: a dedup sink takes its duplicates off
