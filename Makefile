@@ -9,8 +9,9 @@ SOURCES := setup.cfg pyproject.toml constraints.txt $(shell find pipeline rules 
 
 demo: $(VENV)/.installed
 	mkdir -p out
-	$(VENV)/bin/zhclean run samples/ -o out/samples.jsonl --rejects out/samples.rejects.jsonl --verbose
-	@echo "clean records: out/samples.jsonl   rejects: out/samples.rejects.jsonl"
+	$(VENV)/bin/zhclean run samples/ -o out/samples.jsonl --rejects out/samples.rejects.jsonl \
+		--report out/samples.report.html --verbose
+	@echo "clean records: out/samples.jsonl   rejects: out/samples.rejects.jsonl   report: out/samples.report.html"
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/pytest -q

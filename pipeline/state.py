@@ -28,9 +28,10 @@ the lock's descriptor, so the lock never outlives the run's own process.
 
 Crash safety (kill -9 at any moment, then the same command again, gives the outputs of one
 uninterrupted run): one SQLite transaction T holds every manifest and dedup change of the run,
-and the outputs (OUT, the rejects, the --stats summary, the --report page) are staged next to their final names
-(.OUT.zhclean-staged), created new: whatever is already at a staged name (a symbolic link planted
-there, the file of a run on another state) stops the run and is never followed nor overwritten.
+and the outputs (OUT, the rejects, the --stats summary, the --report page) are staged next to
+their final names (.OUT.zhclean-staged), created new: whatever is already at a staged name (a
+symbolic link planted there, the file of a run on another state) stops the run and is never
+followed nor overwritten.
 The order is
 
     1. journal: insert (staged, final, 'staging') rows in `pending` and commit (before T)
