@@ -28,6 +28,27 @@ def test_the_readme_example_runs_and_prints_what_its_comments_say(capsys, monkey
         "reject spam_title", "reject no_content", "record None"]
 
 
+class InMemoryDataset:
+    """What the README's example needs of a `datasets.Dataset` (not installed here): map over
+    batches of columns."""
+
+    def __init__(self, columns: dict):
+        self.columns = columns
+
+    def map(self, function, batched: bool):
+        assert batched
+        return InMemoryDataset({**self.columns, **function(self.columns)})
+
+
+def test_the_readme_datasets_example_cleans_a_batch():
+    dataset = InMemoryDataset({"text": ["臺灣總統選舉結果備受關注。", "國產精品無碼_日韩av_一区二区三区"]})
+    scope = {"zhclean": zhclean_api, "dataset": dataset}
+    exec(compile(readme_python_blocks()[1], "README.md", "exec"), scope)
+    cleaned = scope["dataset"].columns
+    assert cleaned["clean"] == ["台湾总统选举结果备受关注。", None]
+    assert cleaned["tokens"][0][:2] == ["台湾", "总统"] and cleaned["tokens"][1] == []
+
+
 def test_a_cleaner_gives_what_zhclean_run_writes(zhclean, tmp_path):
     batch = SAMPLES / "batch.jsonl"
     out = tmp_path / "out.jsonl"
