@@ -65,22 +65,20 @@ MISREAD_MAX_LOST = 0.3
 # Fewer characters than this re-encode to valid UTF-8 by chance too often to tell.
 MISREAD_MIN_CHARS = 16
 _TEASER_PREFIX = regex.compile(r"^(?:摘要|导读|简介|导语|内容简介)\s?:")
-# An empty markdown image ![](x.png), or a line that is an image's data: URI (after any tags).
-_IMAGE_RESIDUE = regex.compile(r"\s*(?:!\[\]\([^)]*\)\s*$|(?:<[^<>]*>\s*)*data:image/)")
 # A lone mark where an element was (? • | and the × of a close button).
 _RESIDUE_MARKS = _SPACE_CHARS + "?？•·|｜×✕"
-# What a template engine or markdown left unrendered: a block tag ({% hint style="x" %}), a wiki
-# parameter ({{{2}}}), an image with its alt text (![圖](...)), a run of tag attributes cut from
-# their tag (alt="" poster="//img..."), the start of an HTML comment.
-_UNRENDERED = regex.compile(r"""\s*(?:\{%.*%\}\s*$|\{\{\{\w*\}\}\}\s*$|!\[|<!--|"""
-                            r"""[\w:-]+=(?:"[^"]*"|'[^']*')\s*(?:[\w:-]+=|/?>|$))""")
+# A line that is what markup, a template engine or markdown left unrendered, told from its start:
+# a markdown image (![圖](...), ![]()), the start of an HTML comment, an image's data: URI (after
+# any tags), a block tag ({% hint style="x" %}), a wiki parameter ({{{2}}}), the number of a list
+# item whose text went with its element ("1、"; "1." alone is as often a numbered point of the
+# text's own), a run of tag attributes cut from their tag (alt="" poster="//img...").
+_RESIDUE_LINE = regex.compile(
+    r"""\s*(?:!\[|<!--|(?:<[^<>]*>\s*)*data:image/|\{%.*%\}\s*$|\{\{\{\w*\}\}\}\s*$|\d{1,3}、\s*$|"""
+    r"""[\w:-]+=(?:"[^"]*"|'[^']*')\s*(?:[\w:-]+=|/?>|$))""")
 # A template expression inside rendered text (已有 {{article.like_count}} 人讚許); one on a line
 # of its own is as likely code in a tutorial.
 _TEMPLATE_IN_TEXT = regex.compile(r"\{\{[^{}\n]*\}\}")
 _HAN_CHAR = regex.compile(r"\p{Han}")
-# The number of a list item whose text went with its element: "1、" ("1." alone is as often a
-# numbered point of the text's own).
-_LIST_NUMBER = regex.compile(r"\s*\d{1,3}、\s*$")
 # A line of tags taking this share of its characters or more, around no more than TAG_HEAVY_TEXT
 # characters of text (a caption, a notice), is markup; more text between tags is the article's.
 TAG_HEAVY_SHARE = 0.6
@@ -358,14 +356,14 @@ class Despammer:
         """The rules decide what they are sure of: blank lines, markup residue, mojibake, spam
         titles by the lexicon, chrome a pattern matched and the zone rules; the model decides
         the rest (see model_decides)."""
-        rules, features = self.evidence(lines, normalised)
-        features = model_inputs(rules, features)
-        if sum(map(bool, features)) >= self.t["model.min_lines"]:
+        rules, measures, page = self._ruled(lines, normalised)
+        if sum(rule.reason not in CERTAIN for rule in rules) >= self.t["model.min_lines"]:
+            features = model_inputs(rules, self._features(lines, page, measures))
             probabilities = self.model.predict(features)
             decisions = [self._weigh(rule, f, p) if model_decides(rule, f) else rule
                          for rule, f, p in zip(rules, features, probabilities)]
-        else:
-            decisions = rules  # a headline or two: no page around them to weigh
+        else:  # a headline or two: no page around them to weigh, no features to build
+            decisions = rules
         return self._kept_by_user(decisions, normalised) if self.keep.patterns else decisions
 
     def _kept_by_user(self, decisions: list[Decision], normalised: list[str]) -> list[Decision]:
@@ -383,6 +381,18 @@ class Despammer:
     def evidence(self, lines: list[str], normalised: list[str]
                  ) -> tuple[list[Decision], list[dict[str, float]]]:
         """The rules' decision for every line, and every line's features for the model."""
+        rules, measures, page = self._ruled(lines, normalised)
+        return rules, self._features(lines, page, measures)
+
+    def _features(self, lines: list[str], page: Page, measures: list[LineEvidence]
+                  ) -> list[dict[str, float]]:
+        return page_features(lines, page.normalised, page.compact, measures,
+                             self.t["head.paragraph_chars"])
+
+    def _ruled(self, lines: list[str], normalised: list[str]
+               ) -> tuple[list[Decision], list[LineEvidence], Page]:
+        """The rules' decision for every line (the zone rules' included), what the rules measured
+        on each, and the page."""
         page = Page(normalised, self.t["head.paragraph_chars"])
         hits = self.lexicon.hits_per_line(page.compact)
         ruled = [self._rule_line(line, norm, i, line_hits)
@@ -395,8 +405,7 @@ class Despammer:
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
         measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
-        return decisions, page_features(lines, normalised, page.compact, measures,
-                                        self.t["head.paragraph_chars"])
+        return decisions, measures, page
 
     def _weigh(self, rule: Decision, features: dict[str, float], p: list[float]) -> Decision:
         noise = 1.0 - p[0]
@@ -817,8 +826,7 @@ def _zone(d: Decision, where: str, zone: str) -> Decision:
 def is_html_residue(line: str) -> bool:
     """Tags and what a stripped element or an unrendered template leaves (? • |, a lone -, an
     image, image data, attributes, a list item's number), but not code such as `#include <x>`."""
-    if _IMAGE_RESIDUE.match(line) or _UNRENDERED.match(line) or _LIST_NUMBER.match(line) or \
-            line.rstrip().endswith("-->"):
+    if _RESIDUE_LINE.match(line) or line.rstrip().endswith("-->"):
         return True
     if "{{" in line and (expression := _TEMPLATE_IN_TEXT.search(line)) and \
             _HAN_CHAR.search(line[:expression.start()] + line[expression.end():]):
