@@ -120,17 +120,24 @@ class StagedWriter(JsonlWriter):
         self.final = os.path.realpath(path)  # through a symbolic link: the link stays
         directory, name = os.path.split(self.final)
         self.staged = os.path.join(directory, f".{name}.zhclean-staged")
-        self.created = False  # the staged file is this writer's: it made it (O_EXCL)
+
+    @property
+    def created(self) -> bool:
+        """The staged file is this writer's: it made it (O_EXCL)."""
+        return self._tmp is not None
 
     def _create(self) -> BinaryIO:
-        """A new file: State.writer refused a name already taken, and O_EXCL refuses one taken
-        since (a symbolic link too, never followed)."""
+        """A new file: O_EXCL refuses a name already taken (a symbolic link too, never followed),
+        which is not this state's (recovery removed its own): it is left as it is."""
         try:
             fd = os.open(self.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        except FileExistsError:
+            raise OSError(errno.EEXIST, f"{self.staged} is in the way (a link, or the file of a "
+                          f"run on another state): remove it if no run is writing {self.path}",
+                          self.path) from None
         except OSError as e:  # named as the user named it, not as the staged file
             raise OSError(e.errno, e.strerror, self.path) from None
         self._tmp = self.staged
-        self.created = True
         return os.fdopen(fd, "wb", buffering=1 << 16)
 
     def _publish(self) -> None:
@@ -229,14 +236,10 @@ class State:
 
     def writer(self, path: str | None) -> JsonlWriter:
         """The writer for an output: staged and journalled with a persistent state and a regular
-        file (a FIFO or a device is written as it goes, as stdout is). A staged name already taken
-        is not this state's (recovery removed its own): refused, and left as it is."""
+        file (a FIFO or a device is written as it goes, as stdout is)."""
         if not self.persistent or path in (None, "-") or not replaceable(path):
             return JsonlWriter(path)
         w = StagedWriter(path)
-        if os.path.lexists(w.staged):
-            raise OSError(errno.EEXIST, f"{w.staged} is in the way (a link, or the file of a run "
-                          f"on another state): remove it if no run is writing {path}", path)
         self.conn.execute("INSERT OR REPLACE INTO pending VALUES (?, ?, 'staging')",
                           (w.staged, w.final))
         self._writers.append(w)
