@@ -25,7 +25,7 @@ from .rules import RuleError
 from . import parallel
 from .records import Notice, Reject
 from .report import LateRejects, ReportCollector
-from .runner import ErrorReport, Stats, run_stream
+from .runner import MB, ErrorReport, Stats, run_stream
 from .state import State, StateError, StateLocked
 from .stages import ORDER, Settings, build_stages
 from .stages.convert import CONFIGS, ConvertOptions
@@ -133,7 +133,6 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
-MB = 1_000_000  # as --stats counts MB/s
 input_options = _compose(
     click.option("--max-record-mb", type=click.FloatRange(0, min_open=True),
                  default=MAX_RECORD_BYTES / MB, show_default=True, callback=_finite,

@@ -41,7 +41,8 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 import regex
 
 from . import charset
-from .records import Notice, Reject, derive_id, field_reject, input_reject, new_record
+from .records import (Notice, Reject, cut, derive_id, field_reject, input_reject,
+                      new_record)
 
 STAGE = "read"
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
@@ -207,6 +208,9 @@ class CountedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self.file.fileno()
+
     def readinto(self, buffer) -> int:
         n = self.file.readinto(buffer)
         self._on_read(n or 0)
@@ -347,12 +351,10 @@ def document_bytes(stream: BinaryIO, source: str, limit: int) -> bytes | Reject:
 def _plain_file_size(stream: BinaryIO) -> int | None:
     """The size of what a stream reads when it reads a regular file as it is; None when it
     decompresses (reading stopped at the limit, so the size is not known) or reads a pipe."""
-    raw = getattr(stream, "raw", None)
-    if isinstance(raw, CountedReader):  # read with a progress line
-        raw = raw.file
-    if not isinstance(raw, io.FileIO):
+    try:  # a decompressor has no raw file, and its buffered readers' have no descriptor
+        status = os.fstat(stream.raw.fileno())
+    except (AttributeError, OSError):
         return None
-    status = os.fstat(raw.fileno())
     return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
@@ -396,10 +398,11 @@ def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
     return stream, {b"{": "jsonl", b"": "jsonl", b"<": "html"}.get(start, "txt")
 
 
-def _lookahead(stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+def _lookahead(stream: BinaryIO, min_bytes: int = 8) -> tuple[bytes, BinaryIO]:
+    """The first min_bytes (or more) of a stream, and the stream from its start again."""
     head = b""
     # An opening bracket alone does not tell a JSON array from a text beginning `[快讯]`.
-    while len(head) < 8 or not (start := head.lstrip(_LEADING_SPACE)) or \
+    while len(head) < min_bytes or not (start := head.lstrip(_LEADING_SPACE)) or \
             _ARRAY_OPENING.fullmatch(start):
         data = stream.read1(1 << 16)
         if not data:
@@ -498,7 +501,8 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source:
             yield Notice(input_reject(source, lineno, STAGE, "blank_line",
                                       derive_id(source, place)))
             continue
-        if line.count(b"[") + line.count(b"{") > MAX_NESTING and nesting(line) > MAX_NESTING:
+        if len(line) > MAX_NESTING and line.count(b"[") + line.count(b"{") > MAX_NESTING and \
+                nesting(line) > MAX_NESTING:
             yield input_reject(source, lineno, STAGE, "malformed_json", derive_id(source, place),
                                error=f"nested too deep to read (more than {MAX_NESTING} levels)",
                                text=line.decode("utf-8", errors="replace"))
@@ -624,10 +628,7 @@ def text_lines(stream: BinaryIO, limit: int
     """A text's encoding, told from its first DETECT_BYTES, and its numbered lines (line number,
     place, bytes), each read no further than limit. UTF-16, whose line break is two bytes, is
     decoded whole (up to the limit) and its lines given as UTF-16-LE."""
-    head = b""
-    while len(head) < DETECT_BYTES and (data := stream.read1(DETECT_BYTES)):
-        head += data
-    stream = io.BufferedReader(_Prepended(head, stream))
+    head, stream = _lookahead(stream, DETECT_BYTES)
     encoding = charset.detect(head) or "utf-8"
     if encoding.startswith("utf-16"):
         whole = stream.read(limit + 1)
@@ -647,13 +648,14 @@ def read_text_lines(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], so
     """A text read a record per line (--lines: a file of headlines or sentences): each line a
     record whose id is derived from the file and the line number; a blank line is a notice, a
     line that is not `encoding` is undecodable, as in JSONL."""
+    plain = encoding.replace("-sig", "")
     for lineno, place, raw in lines:
         record_id = derive_id(source, place)
         if isinstance(raw, TooLarge):
             yield raw.reject(source, lineno, record_id)
             continue
         try:
-            text = raw.decode(encoding if lineno == 1 else encoding.replace("-sig", ""))
+            text = raw.decode(encoding if lineno == 1 else plain)  # a BOM opens line 1 only
         except UnicodeDecodeError as e:
             yield input_reject(source, lineno, STAGE, "undecodable", record_id,
                                error=f"not {encoding} at byte {e.start}",
@@ -664,7 +666,7 @@ def read_text_lines(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], so
             yield Notice(input_reject(source, lineno, STAGE, "blank_line", record_id))
             continue
         yield new_record(id=record_id, source=source, title="", text=text, meta={"read": {
-            "format": "lines", "encoding": encoding.replace("-sig", ""), "line": lineno}})
+            "format": "lines", "encoding": plain, "line": lineno}})
 
 
 def numbered_lines(stream: BinaryIO, arrays: bool = False, limit: int = MAX_RECORD_BYTES
@@ -920,7 +922,7 @@ def shown(value: Any) -> Any:
         text = json.dumps(value, ensure_ascii=False)
     except RecursionError:
         return "… (nested too deep to show)"
-    return value if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "…"
+    return value if len(text) <= MAX_SHOWN_CHARS else cut(text, MAX_SHOWN_CHARS)
 
 
 def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:

@@ -67,3 +67,8 @@ def input_reject(source: str, lineno: int | None, stage: str, reason: str,
     position = lineno if lineno is not None else 0
     return Reject(id=record_id or derive_id(source, position), source=source, stage=stage,
                   reason=reason, input_line=lineno, **extra)
+
+
+def cut(text: str, limit: int) -> str:
+    """The text as a reject or a report shows it: itself, or its first `limit` characters and `…`."""
+    return text if len(text) <= limit else text[:limit] + "…"

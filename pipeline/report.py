@@ -18,11 +18,14 @@ import heapq
 from collections import Counter
 from html import escape
 
+from .records import cut
+
 EXAMPLES_PER_REASON = 3
 CONTEXT_LINES = 2  # shown before and after an example line
 TOP_RECORDS = 10
 LISTED_INPUTS = 50
-MAX_SHOWN_CHARS = 300  # a line of an example is cut here: a page may hold a megabyte on one line
+# A line of an example is cut here: a page may hold a megabyte on one line.
+REPORT_SHOWN_CHARS = 300
 
 
 class ReportCollector:
@@ -44,14 +47,14 @@ class ReportCollector:
         if record is None and _is_input_reject(rejects[0]):
             self._list_input(rejects[0])
             return
-        kept = _kept_lines(record, rejects)
-        self._sample(kept, rejects)
-        self._rank(rejects, kept)
+        text = _kept_text(record, rejects)
+        self._sample(text, rejects)
+        self._rank(rejects, text)
 
     def observe_late(self, reject: dict) -> None:
         """A record dropped after the stages (dedup, in the main process): an example only, its
         lost lines having been ranked when the stages' output was observed."""
-        self._sample(_kept_lines(None, [reject]), [reject])
+        self._sample(_kept_text(None, [reject]), [reject])
 
     def merge(self, other: "ReportCollector") -> None:
         """Add a worker's collector, for the items that came after this one's."""
@@ -65,9 +68,9 @@ class ReportCollector:
         self.inputs_more += other.inputs_more
         self.items += other.items
 
-    def _sample(self, kept: list[str], rejects: list) -> None:
+    def _sample(self, text: str, rejects: list) -> None:
         """An example of each reason whose quota is not full, one a record so that they show
-        different pages; the page rebuilt only then."""
+        different pages; the page rebuilt only then (from the record's kept text)."""
         page = None
         taken = set()  # (stage, reason) of this record's
         for reject in rejects:
@@ -77,24 +80,29 @@ class ReportCollector:
                 continue
             taken.add(key)
             if page is None:
-                page = _page(kept, rejects)
+                page = _page(text.split("\n") if text is not None else [], rejects)
             examples.append(_example(reject, page))
 
-    def _rank(self, rejects: list, kept: list[str]) -> None:
+    def _rank(self, rejects: list, text: str | None) -> None:
         dropped = [r for r in rejects if _is_line(r)]
-        if not dropped:
-            return
+        if not dropped or not self._enters((len(dropped), -self.items)):
+            return  # the row is made only for a record that gets in
         first = rejects[0]
+        kept = text.count("\n") + 1 if text is not None else 0
         row = {"id": first.get("id"), "source": first.get("source"), "dropped": len(dropped),
-               "lines": len(kept) + len(dropped),
+               "lines": kept + len(dropped),
                "reasons": dict(Counter(r["reason"] for r in rejects).most_common())}
         self._push((len(dropped), -self.items, row))
 
+    def _enters(self, key: tuple) -> bool:
+        """Whether an entry of this (lines dropped, -item) joins the TOP_RECORDS largest; among
+        equals, the first in input order stays."""
+        return len(self.top) < TOP_RECORDS or key > self.top[0][:2]
+
     def _push(self, entry: tuple) -> None:
-        """Keep the TOP_RECORDS largest; among equals, the first in input order."""
         if len(self.top) < TOP_RECORDS:
             heapq.heappush(self.top, entry)
-        elif entry[:2] > self.top[0][:2]:
+        elif self._enters(entry[:2]):
             heapq.heapreplace(self.top, entry)
 
     def _list_input(self, reject: dict) -> None:
@@ -141,12 +149,12 @@ def _is_line(reject: dict) -> bool:
     return isinstance(reject.get("line"), int)
 
 
-def _kept_lines(record: dict | None, rejects: list) -> list[str]:
-    """The lines a record kept: its text, or that of the record a reject dropped whole."""
+def _kept_text(record: dict | None, rejects: list) -> str | None:
+    """The text a record kept, or that of the record a reject dropped whole (None: no text)."""
     if record is None:
         record = next((r["record"] for r in rejects if isinstance(r.get("record"), dict)), {})
     text = record.get("text")
-    return text.split("\n") if isinstance(text, str) else []
+    return text if isinstance(text, str) else None
 
 
 def _page(kept: list[str], rejects: list) -> list[tuple[str, str | None]]:
@@ -189,8 +197,6 @@ def _example(reject: dict, page: list) -> dict:
             "lines": [(None, _cut(str(value)), reject["reason"], True)]}
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "…"
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -398,3 +404,7 @@ table.page tr.hit td { background: #fff8c5; }
 table.page tr.hit td.text { font-weight: 600; }
 table.top, table.inputs { width: 100%; }
 """
+
+
+def _cut(text: str) -> str:
+    return cut(text, REPORT_SHOWN_CHARS)

@@ -10,6 +10,7 @@ from .records import Notice, Reject
 from .writers import Unwritable
 
 log = logging.getLogger("zhclean")
+MB = 1_000_000  # the megabyte of MB/s, --max-record-mb and the progress line
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Stats:
 
     def summary(self) -> dict:
         """as_dict with the run's inputs, bytes and speed: what --stats writes."""
-        mb_per_s = self.bytes_in / 1e6 / self.seconds if self.seconds else 0.0
+        mb_per_s = self.bytes_in / MB / self.seconds if self.seconds else 0.0
         return {**self.as_dict(), "inputs_read": self.inputs_read,
                 "inputs_skipped": self.inputs_skipped,
                 "files_ignored": dict(sorted(self.files_ignored.items())),
