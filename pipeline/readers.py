@@ -45,7 +45,13 @@ from .records import (Notice, Reject, cut, derive_id, field_reject, input_reject
                       new_record)
 
 STAGE = "read"
-COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+# The compressed formats read: the name's suffix, the first bytes (which tell them on stdin or in
+# a file of no known extension), and the reader of a file object holding them.
+_COMPRESSED = ((".gz", b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f)),
+               (".bz2", b"BZh", bz2.BZ2File),
+               (".xz", b"\xfd7zXZ\x00", lzma.LZMAFile),
+               (".zst", b"\x28\xb5\x2f\xfd", lambda f: io.BufferedReader(ZstdReader(f))))
+COMPRESSIONS = tuple(suffix for suffix, _, _ in _COMPRESSED)
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
            ".txt": "txt", ".text": "txt", ".html": "html", ".htm": "html"}
 
@@ -187,15 +193,8 @@ def open_binary(path: str, on_read: Callable[[int], None] | None = None
     disk: BinaryIO = io.BufferedReader(CountedReader(open(path, "rb", buffering=0), on_read)) \
         if on_read else open(path, "rb")
     lower = path.lower()
-    if lower.endswith(".gz"):
-        return gzip.GzipFile(fileobj=disk), disk
-    if lower.endswith(".bz2"):
-        return bz2.BZ2File(disk), disk
-    if lower.endswith(".xz"):
-        return lzma.LZMAFile(disk), disk
-    if lower.endswith(".zst"):
-        return io.BufferedReader(ZstdReader(disk)), disk
-    return disk, disk
+    decompress = next((d for suffix, _, d in _COMPRESSED if lower.endswith(suffix)), None)
+    return (decompress(disk) if decompress else disk), disk
 
 
 class CountedReader(io.RawIOBase):
@@ -219,12 +218,6 @@ class CountedReader(io.RawIOBase):
     def close(self) -> None:
         self.file.close()
         super().close()
-
-
-# Compressed data on stdin (or in a file of no known extension), by its first bytes.
-_DECOMPRESSORS = {b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f), b"BZh": bz2.BZ2File,
-                  b"\xfd7zXZ\x00": lzma.LZMAFile,
-                  b"\x28\xb5\x2f\xfd": lambda f: io.BufferedReader(ZstdReader(f))}
 
 
 class ZstdReader(io.RawIOBase):
@@ -388,7 +381,7 @@ def sniffed(stream: BinaryIO) -> tuple[BinaryIO, str]:
     bytes other than spaces and a BOM. A pipe may deliver a few bytes at a time: the bytes read to
     tell are put back in front."""
     head, stream = _lookahead(stream)
-    for magic, decompress in _DECOMPRESSORS.items():
+    for _, magic, decompress in _COMPRESSED:
         if head.startswith(magic):
             head, stream = _lookahead(decompress(stream))
             break
