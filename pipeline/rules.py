@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import regex
 
@@ -24,8 +23,7 @@ class RuleError(Exception):
     """A rule file that cannot be used; the message names the file and line."""
 
 
-@dataclass(frozen=True)
-class RuleLine:
+class RuleLine(NamedTuple):  # a tuple: a model file holds tens of thousands of rows
     path: Path
     lineno: int
     fields: tuple[str, ...]
@@ -110,17 +108,18 @@ def _kind(value) -> str:
 
 def read_table(path: Path, min_fields: int = 1, max_fields: int | None = None,
                sep: str | None = "\t") -> Iterator[RuleLine]:
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
+        text = path.read_text(encoding="utf-8-sig")  # editors on Windows add a BOM
     except UnicodeDecodeError as e:
         raise RuleError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        fields = tuple(f.strip() for f in line.split(sep)) if sep else tuple(line.split())
-        fields = tuple(f for f in fields if f != "")
-        row = RuleLine(Path(path), lineno, fields)
+        fields = tuple(f for f in map(str.strip, line.split(sep)) if f) if sep else \
+            tuple(line.split())
+        row = RuleLine(path, lineno, fields)
         if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
             want = f"{min_fields}" if max_fields == min_fields else \
                 f"{min_fields} to {max_fields if max_fields is not None else 'any'}"

@@ -1,5 +1,8 @@
 """The despam stage on real lines: excerpts of the seed page and of hijacked and clean web pages."""
 import json
+import os
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -7,7 +10,7 @@ import regex
 
 from zhclean.records import new_record
 from zhclean.rules import RuleError, Rules
-from zhclean.stages import despam
+from zhclean.stages import despam, despam_model
 
 SPAM_HEADER = ("国产精品亚洲mnbav网站_成人午夜亚洲精品无码网站_日韩va亚洲va欧洲va国产_"
                "亚洲欧洲精品成人久久曰影片")
@@ -448,3 +451,63 @@ def test_model_settings_out_of_range_are_rule_errors(tmp_path, setting):
     (tmp_path / "despam.toml").write_text(f"[model]\n{setting}\n")
     with pytest.raises(RuleError, match=r"despam.toml: \[model\]"):
         despam.build(despam.DespamOptions(), Rules((str(tmp_path),)))
+
+
+# A betting platform's doorway page (benchmarks/data/pages 2072, its opening): article-shaped
+# paragraphs, each of which alone could pass for news.
+DOORWAY = [
+    "引言",
+    "在当今数字化时代,体育赛事直播和博彩平台已成为全球数亿体育爱好者和博彩玩家的日常选择。其中,"
+    "“环球体育台子”(通常指环球体育博彩平台或相关体育直播服务)作为市场中的重要参与者。",
+    "一、环球体育台子的可靠性分析",
+    "1.1 技术架构与稳定性",
+    "环球体育台子的技术架构是其可靠性的基础。一个稳定的平台需要强大的服务器支持、高效的负载均衡和实时"
+    "数据处理能力。根据行业标准,优秀的体育博彩平台通常采用分布式云架构,以确保高并发访问下的稳定性。",
+]
+# News about gambling from a site no labelled page comes from (8i8i8i.com): Macau's gaming revenue.
+GAMING_NEWS = [
+    "中新社澳門7月1日電 (記者 龍土有)澳門特區政府博彩監察協調局7月1日公布,今年1至6月,澳門博彩毛收入"
+    "累計達1502億元,按年升18.9%。",
+    "6月澳門博彩毛收入為224.9億元(澳門元,下同),按年升12.5%,也是連續第23個月錄得按年升幅。",
+    "但相比澳門5月的博彩毛收入,6月份博彩毛收入下跌了11.7%。有業內人士分析認為,在農歷端午節假期后及在"
+    "世界杯足球賽的負面影響下,仍有此表現,已屬理想。(完)",
+]
+
+
+def test_a_doorway_page_goes_whole_and_explain_names_its_words(stage):
+    decisions = stage.decide(DOORWAY)
+    assert [d.reason for d in decisions] == ["spam_title"] * len(DOORWAY)
+    assert all("the page's words read as spam_title" in d.evidence for d in decisions)
+
+
+def test_news_about_gambling_keeps_its_article(stage):
+    assert reasons(stage, GAMING_NEWS) == [None] * len(GAMING_NEWS)
+
+
+def test_the_page_words_are_read_as_the_trainer_fits_them(stage):
+    # page_shares sums whole ten-thousandths from an array; the trainer fits the same weights as
+    # a regression over page_word_features.
+    model = stage.model
+    for page in (DOORWAY, GAMING_NEWS, HK_NEWS):
+        words = despam_model.page_words([despam.compact(line) for line in page])
+        assert len(words) > 50
+        expected = model.probabilities(model.weights["0"], despam_model.page_word_features(words))
+        assert model.page_shares(words) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_page_words_are_read_the_same_whatever_the_hash_seed():
+    # Stage 0 reads a set of character pairs, whose order changes with PYTHONHASHSEED; a sum of
+    # floats in that order would differ in its last bits from run to run.
+    script = ("from zhclean.rules import Rules\n"
+              "from zhclean.stages import despam, despam_model\n"
+              "stage = despam.build(despam.DespamOptions(), Rules())\n"
+              f"page = {DOORWAY + GAMING_NEWS!r}\n"
+              "words = despam_model.page_words([despam.compact(line) for line in page])\n"
+              "print(repr(stage.model.page_shares(words)))\n")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

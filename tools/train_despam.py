@@ -4,12 +4,13 @@
 
 PAGES_DIR holds raw/NNNN.txt, raw/NNNN.meta.json (its `domain` is the page's site) and
 labels/NNNN.jsonl, as ../shared/data/pages and benchmarks/data/pages do. Each page is read and
-converted as `zhclean run` does, the despam stage computes every line's features (the shipped
-rules give their evidence), and two softmax regressions are fitted (numpy, full-batch Adam, L2;
-features seen on fewer than MIN_SITES sites left out):
-stage 1 on the features, stage 2 on the stage-1 probabilities of each line, its neighbours and
-the page, taken from models that did not see the line's site (grouped folds), as at run time on a
-new site.
+converted as `zhclean run` does, the despam stage computes every line's features and the page's
+words (the shipped rules give their evidence), and three softmax regressions are fitted (numpy,
+full-batch Adam, L2; features seen on fewer than MIN_SITES sites left out):
+stage 0 on each page's words, to the share of each label among its lines; stage 1 on the line
+features; stage 2 on the stage-1 probabilities of each line, its neighbours and the page, and the
+stage-0 shares of its page, all taken from models that did not see the line's site (grouped
+folds), as at run time on a new site.
 The threshold on p(content) that keeps `--keep` of the content lines the model decides (stage 2
 on the stage-1 probabilities of models that did not see the site) is printed on stderr: it belongs
 in despam.toml [model] min_content_probability. The model file is written when training is done
@@ -30,10 +31,13 @@ from zhclean.readers import read_inputs
 from zhclean.records import Reject
 from zhclean.stages import Settings, build_stages
 from zhclean.stages.despam import model_decides, model_inputs
-from zhclean.stages.despam_model import LABELS, LinearModel
+from zhclean.stages.despam_model import LABELS, LinearModel, page_word_features
 
 L2 = 1e-3
 STEPS = 800
+# Stage 0 has a row per page, not per line: few rows and many words, which it needs all of.
+PAGE_L2 = 1e-5
+PAGE_STEPS = 1000
 FOLDS = 5
 MIN_SITES = 3
 
@@ -43,6 +47,7 @@ class Page:
     name: str
     site: str
     features: list[dict[str, float]]  # per line; {} for lines the rules decide alone
+    words: frozenset[str]  # the page's, for stage 0
     labels: list[str]
     by_model: list[bool]  # the lines the model decides at run time (the rest, the rules)
 
@@ -64,10 +69,11 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list
             if len(lines) != len(labels):
                 print(f"{raw}: {len(lines)} lines, {len(labels)} labels; skipped", file=sys.stderr)
                 continue
-            rules, features = despam.evidence(lines, despam.normaliser.lines(lines))
+            rules, features, words = despam.evidence(lines, despam.normaliser.lines(lines))
             by_model = [model_decides(rule, f) for rule, f in zip(rules, features)]
             features = model_inputs(rules, features)
-            pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, labels, by_model))
+            pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, words, labels,
+                              by_model))
     return pages
 
 
@@ -86,11 +92,17 @@ def fold_of(site: str, folds: int = FOLDS) -> int:
     return zlib.crc32(site.encode("utf-8")) % folds
 
 
-def fit(rows: list[dict[str, float]], labels: list[str], sites: list[str] | None = None
-        ) -> dict[str, list[float]]:
-    """Softmax regression by full-batch Adam: weights per feature name and label. With the
-    rows' sites, features seen on fewer than MIN_SITES sites are left out (a word of one site's
-    template says nothing of other sites)."""
+def one_hot(labels: list[str]) -> np.ndarray:
+    y = np.zeros((len(labels), len(LABELS)))
+    y[np.arange(len(labels)), [LABELS.index(label) for label in labels]] = 1.0
+    return y
+
+
+def fit(rows: list[dict[str, float]], y: np.ndarray, sites: list[str] | None = None,
+        l2: float = L2, steps: int = STEPS) -> dict[str, list[float]]:
+    """Softmax regression by full-batch Adam: weights per feature name and label, fitted to `y`,
+    a distribution over LABELS per row. With the rows' sites, features seen on fewer than
+    MIN_SITES sites are left out (a word of one site's template says nothing of other sites)."""
     names = sorted({name for row in rows for name in row})
     if sites is not None:
         seen_on: dict[str, set[str]] = {}
@@ -106,12 +118,10 @@ def fit(rows: list[dict[str, float]], labels: list[str], sites: list[str] | None
     at_col = np.array([c[1] for c in cells])
     value = np.array([c[2] for c in cells], dtype=float)
     n, labels_n = len(rows), len(LABELS)
-    y = np.zeros((n, labels_n))
-    y[np.arange(n), [LABELS.index(label) for label in labels]] = 1.0
     w = np.zeros((len(names), labels_n))
     m, v = np.zeros_like(w), np.zeros_like(w)
     rate, beta1, beta2 = 0.05, 0.9, 0.999
-    for step in range(1, STEPS + 1):
+    for step in range(1, steps + 1):
         scores = np.stack([np.bincount(at_row, value * w[at_col, c], minlength=n)
                            for c in range(labels_n)], axis=1)
         scores -= scores.max(axis=1, keepdims=True)
@@ -119,7 +129,7 @@ def fit(rows: list[dict[str, float]], labels: list[str], sites: list[str] | None
         p /= p.sum(axis=1, keepdims=True)
         error = p - y
         grad = np.stack([np.bincount(at_col, value * error[at_row, c], minlength=len(names))
-                         for c in range(labels_n)], axis=1) / n + L2 * w
+                         for c in range(labels_n)], axis=1) / n + l2 * w
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad * grad
         w -= rate * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + 1e-8)
@@ -145,41 +155,56 @@ class Rows:
         return self
 
 
+def fit_stage_zero(pages: list[Page]) -> dict[str, list[float]]:
+    """Each page's words to the share of each label among its lines that are not blank."""
+    shares = np.zeros((len(pages), len(LABELS)))
+    for i, page in enumerate(pages):
+        labels = [label for label in page.labels if label != "blank"] or ["content"]
+        shares[i] = one_hot(labels).mean(axis=0)
+    return fit([page_word_features(page.words) for page in pages], shares,
+               [page.site for page in pages], PAGE_L2, PAGE_STEPS)
+
+
 def fit_stage_one(pages: list[Page]) -> dict[str, list[float]]:
     rows = Rows()
     for page in pages:
         rows.add(page, page.features)
-    return fit(rows.features, rows.labels, rows.sites)
+    return fit(rows.features, one_hot(rows.labels), rows.sites)
 
 
 def train(pages: list[Page], keep: float = 0.998) -> tuple[LinearModel, float]:
     """The model, and the p(content) threshold that keeps `keep` of content on unseen sites."""
-    stage_one = fit_stage_one(pages)
-    # Stage 2 learns from stage-1 probabilities of models that did not see the page's site.
+    stage_zero, stage_one = fit_stage_zero(pages), fit_stage_one(pages)
+    # Stage 2 learns from stage-0 and stage-1 probabilities of models that did not see the page's
+    # site.
     rows = Rows()
     for k in range(FOLDS):
         held = [p for p in pages if fold_of(p.site) == k]
         seen = [p for p in pages if fold_of(p.site) != k]
         if held and seen:
-            unseen_site = LinearModel({"1": fit_stage_one(seen), "2": {}})
+            unseen_site = LinearModel({"0": fit_stage_zero(seen), "1": fit_stage_one(seen),
+                                       "2": {}})
             for page in held:
-                rows.add(page, unseen_site.stage_two_inputs(page.features))
-    stage_two = fit(rows.features, rows.labels)
+                shares = unseen_site.page_shares(page.words)
+                rows.add(page, unseen_site.stage_two_inputs(page.features, shares))
+    stage_two = fit(rows.features, one_hot(rows.labels))
     # The threshold keeps `keep` of the content lines the model decides.
     content = sorted(LinearModel.probabilities(stage_two, r)[0]
                      for r, label, model in zip(rows.features, rows.labels, rows.by_model)
                      if label == "content" and model)
     threshold = content[int((1 - keep) * len(content))] if content else 0.5
-    return LinearModel({"1": stage_one, "2": stage_two}), round(min(threshold, 0.5), 3)
+    return LinearModel({"0": stage_zero, "1": stage_one, "2": stage_two}), \
+        round(min(threshold, 0.5), 3)
 
 
 def write_model(model: LinearModel, out, note: str) -> None:
     out.write("# despam's line model: stage <TAB> feature <TAB> a weight per label ("
               + ", ".join(LABELS) + ").\n")
-    out.write("# Stage 1 reads a line's features (pipeline/stages/despam_model.py); stage 2 the\n"
-              "# stage-1 probabilities of the line, its neighbours and the page. Generated by\n"
+    out.write("# Stage 0 reads the page's words (character pairs, p:XY), stage 1 a line's features\n"
+              "# (pipeline/stages/despam_model.py); stage 2 the stage-1 probabilities of the line,\n"
+              "# its neighbours and the page, and stage 0's. Generated by\n"
               f"# tools/train_despam.py {note}; retrain rather than edit.\n")
-    for stage in ("1", "2"):
+    for stage in ("0", "1", "2"):
         for name, weights in sorted(model.weights[stage].items()):
             out.write("\t".join([stage, name, *(f"{w:g}" for w in weights)]) + "\n")
 

@@ -19,11 +19,13 @@ import regex
 
 from ..records import field_reject, line_reject, record_reject
 from ..rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compile_pattern,
-                            parse_number)
+                     parse_number)
 from ..stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
-                                          page_features)
+                                   page_features, page_words)
 
 NAME = "despam"
+# explain names the page's words (stage 0) as evidence from this share of the line's label on.
+PAGE_READS_AS = 0.3
 BOILERPLATE_KINDS = ("chrome", "nav", "tail", "meta", "hint", "channel", "keep")
 # Kinds that are evidence for [near_chrome] only and never drop a line by themselves.
 HINT_KINDS = ("hint", "channel")
@@ -359,8 +361,9 @@ class Despammer:
         rules, measures, page = self._ruled(lines, normalised)
         if sum(rule.reason not in CERTAIN for rule in rules) >= self.t["model.min_lines"]:
             features = model_inputs(rules, self._features(lines, page, measures))
-            probabilities = self.model.predict(features)
-            decisions = [self._weigh(rule, f, p) if model_decides(rule, f) else rule
+            shares = self.model.page_shares(page_words(page.compact))
+            probabilities = self.model.predict(features, shares)
+            decisions = [self._weigh(rule, f, p, shares) if model_decides(rule, f) else rule
                          for rule, f, p in zip(rules, features, probabilities)]
         else:  # a headline or two: no page around them to weigh, no features to build
             decisions = rules
@@ -379,10 +382,11 @@ class Despammer:
         return decisions
 
     def evidence(self, lines: list[str], normalised: list[str]
-                 ) -> tuple[list[Decision], list[dict[str, float]]]:
-        """The rules' decision for every line, and every line's features for the model."""
+                 ) -> tuple[list[Decision], list[dict[str, float]], frozenset[str]]:
+        """The rules' decision for every line, every line's features for the model and the
+        page's words."""
         rules, measures, page = self._ruled(lines, normalised)
-        return rules, self._features(lines, page, measures)
+        return rules, self._features(lines, page, measures), page_words(page.compact)
 
     def _features(self, lines: list[str], page: Page, measures: list[LineEvidence]
                   ) -> list[dict[str, float]]:
@@ -407,7 +411,8 @@ class Despammer:
         measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
         return decisions, measures, page
 
-    def _weigh(self, rule: Decision, features: dict[str, float], p: list[float]) -> Decision:
+    def _weigh(self, rule: Decision, features: dict[str, float], p: list[float],
+               shares: list[float] | None) -> Decision:
         noise = 1.0 - p[0]
         rules = f"; rules: {rule.reason} {rule.evidence}".rstrip() if rule.reason else ""
         if p[0] >= self.t["model.min_content_probability"]:
@@ -418,6 +423,9 @@ class Despammer:
             return Decision(rule.index, rule.text, None, noise, f"p(noise) {noise:.2f}, a "
                             f"paragraph{rules}")
         why = contributions(self.model.weights["1"], features, label)
+        c = LABELS.index(label)
+        if shares and shares[c] >= PAGE_READS_AS:
+            why = f"{why}; the page's words read as {label} {shares[c]:.2f}".lstrip("; ")
         return Decision(rule.index, rule.text, label, noise, f"p(noise) {noise:.2f}: {why}{rules}")
 
     def _menus(self, decisions: list[Decision], page: Page) -> None:

@@ -7,10 +7,13 @@ sentence-like lines holding the most text), its
 repetition on the page, its neighbours, and the hand-written rules' evidence (lexicon weights,
 boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
 which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
-the probability of each label; a second regression reads those of the line, of its neighbours
-and their mean over the page (stage 2), which smooths a decision over the lines around it and
-lets a page that is spam from top to bottom (a doorway page) go as a whole. The weights are data,
-rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
+the probability of each label. Another reads the page's words, the character pairs of its opening
+(stage 0), and gives the share of each label it expects on the page: a casino's doorway page reads
+like no news page, whatever its site. A second regression reads the stage-1 probabilities of the
+line, of its neighbours and their mean over the page, and stage 0's shares (stage 2), which smooths
+a decision over the lines around it and lets a page that is spam from top to bottom (a doorway
+page) go as a whole. The weights are data, rules/despam_model.tsv, written by
+tools/train_despam.py from labelled pages.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import add
 
 import regex
 
@@ -49,6 +53,9 @@ _DIGITS = regex.compile(r"\d+")
 # only add topic words).
 WORDS_MAX_CHARS = 40
 SHAPE_CHARS = 100
+# Stage 0 reads the character pairs of a page's first PAGE_WORDS_CHARS letters (its opening says
+# what it is about, and the cost of a page stays bounded).
+PAGE_WORDS_CHARS = 500
 # Features that mean something else above the article, inside it, below it or on a page without
 # one: each is also given crossed with the line's place (e.g. "after*len_le30").
 _BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
@@ -207,6 +214,27 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
     return features
 
 
+def page_words(compact: list[str]) -> frozenset[str]:
+    """What stage 0 reads: the distinct character pairs inside the lines of the page's opening,
+    digits masked."""
+    pairs: set[str] = set()
+    for line in _DIGITS.sub("0", "\n".join(compact)[:PAGE_WORDS_CHARS]).split("\n"):
+        pairs.update(map(add, line, line[1:]))
+    return frozenset(pairs)
+
+
+def page_word_features(words: frozenset[str]) -> dict[str, float]:
+    """Stage 0's features (as tools/train_despam.py fits them): each pair valued 1/sqrt(their
+    number), so that a long page weighs no more than a short one, and a bias."""
+    features = dict.fromkeys(("p:" + pair for pair in words), _pair_value(words))
+    features["bias"] = 1.0
+    return features
+
+
+def _pair_value(words: frozenset[str]) -> float:
+    return 1 / math.sqrt(len(words)) if words else 0.0
+
+
 def _body(shown: list[int], sentence: dict[int, bool], compact: list[str]
           ) -> tuple[int | None, int]:
     """The article body: the run of shown lines (indices into `shown`) holding the most text of
@@ -227,10 +255,18 @@ def _body(shown: list[int], sentence: dict[int, bool], compact: list[str]
 
 class LinearModel:
     """Softmax regression weights per feature and label, read from a TSV of
-    stage <TAB> feature <TAB> weight per label (LABELS order)."""
+    stage <TAB> feature <TAB> weight per label (LABELS order). Stage 0 (the page's words) is
+    optional: a model without it reads no words."""
 
     def __init__(self, weights: dict[str, dict[str, list[float]]]):
-        self.weights = weights  # stage ("1", "2") -> feature -> weights per label
+        self.weights = weights  # stage ("0", "1", "2") -> feature -> weights per label
+        # Stage 0 reads hundreds of pairs a page, in a set's order, which changes from run to
+        # run: a sum of floats in that order would too. Each pair's four weights are whole
+        # ten-thousandths (the file's precision) packed into one integer, a field a label, so
+        # that one sum adds all four exactly.
+        self._packed_pairs = {name[2:]: _pack(w) for name, w in weights.get("0", {}).items()
+                              if name.startswith("p:")}
+        self._known_pairs = frozenset(self._packed_pairs)
 
     @classmethod
     def load(cls, rules: Rules, name: str = "despam_model.tsv") -> "LinearModel":
@@ -239,12 +275,20 @@ class LinearModel:
         files = rules.files(name)
         if not files:
             raise RuleError(f"{name}: no model in {', '.join(map(str, rules.dirs))}")
-        weights: dict[str, dict[str, list[float]]] = {"1": {}, "2": {}}
+        weights: dict[str, dict[str, list[float]]] = {"0": {}, "1": {}, "2": {}}
         for row in read_table(files[-1], 2 + len(LABELS), 2 + len(LABELS)):
             stage, feature, *values = row.fields
             if stage not in weights:
-                raise row.error(f"stage must be 1 or 2, found {stage!r}")
-            weights[stage][feature] = [parse_number(row, v) for v in values]
+                raise row.error(f"stage must be 0, 1 or 2, found {stage!r}")
+            try:  # the common case, at once; parse_number names what is wrong
+                numbers = list(map(float, values))
+            except ValueError:
+                numbers = [parse_number(row, v) for v in values]
+            if not all(map(math.isfinite, numbers)):
+                numbers = [parse_number(row, v) for v in values]
+            weights[stage][feature] = numbers
+            if stage == "0" and max(map(abs, numbers)) > MAX_WEIGHT:
+                raise row.error(f"a stage-0 weight must lie within ±{MAX_WEIGHT:g}")
         if not weights["1"] or not weights["2"]:
             raise RuleError(f"{files[-1]}: weights of stage 1 and stage 2 are both needed")
         return cls(weights)
@@ -266,19 +310,58 @@ class LinearModel:
         total = e0 + e1 + e2 + e3
         return [e0 / total, e1 / total, e2 / total, e3 / total]
 
-    def predict(self, features: list[dict[str, float]]) -> list[list[float] | None]:
-        """Stage 1 then stage 2 for every line of a page (None where a line has no features)."""
+    def page_shares(self, words: frozenset[str]) -> list[float] | None:
+        """Stage 0: the share of each label expected on a page of these words (page_words);
+        None for a model without stage 0. The same as probabilities(weights["0"],
+        page_word_features(words))."""
+        if not self.weights.get("0"):
+            return None
+        found = words & self._known_pairs  # a set: it walks the smaller of the two
+        sums = _unpack(sum(map(self._packed_pairs.__getitem__, found)), len(found))
+        value, bias = _pair_value(words) / 10_000, self.weights["0"].get("bias", [0.0] * 4)
+        scores = [b + value * s for b, s in zip(bias, sums)]
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def predict(self, features: list[dict[str, float]], shares: list[float] | None
+                ) -> list[list[float] | None]:
+        """Stage 1 then stage 2 for every line of a page (None where a line has no features),
+        given stage 0's shares for the page (page_shares)."""
         return [self.probabilities(self.weights["2"], f) if f else None
-                for f in self.stage_two_inputs(features)]
+                for f in self.stage_two_inputs(features, shares)]
 
-    def stage_two_inputs(self, features: list[dict[str, float]]) -> list[dict[str, float]]:
+    def stage_two_inputs(self, features: list[dict[str, float]], shares: list[float] | None
+                         ) -> list[dict[str, float]]:
         first = [self.probabilities(self.weights["1"], f) if f else None for f in features]
-        return smoothing_features(first)
+        return smoothing_features(first, shares)
 
 
-def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]]:
+# A packed weight: a FIELD_BITS-bit field a label, each holding the weight in ten-thousandths
+# plus OFFSET (so that it is never negative); a sum of up to 2**(FIELD_BITS - 53) packed weights
+# keeps its fields apart, far more than the pairs of PAGE_WORDS_CHARS characters.
+FIELD_BITS = 72
+OFFSET = 1 << 52
+MAX_WEIGHT = (OFFSET - 1) / 10_000
+
+
+def _pack(weights: list[float]) -> int:
+    w0, w1, w2, w3 = (round(w * 10_000) + OFFSET for w in weights)
+    return w0 | w1 << FIELD_BITS | w2 << 2 * FIELD_BITS | w3 << 3 * FIELD_BITS
+
+
+def _unpack(packed: int, count: int) -> list[int]:
+    """The sum per label of `count` packed weights."""
+    mask = (1 << FIELD_BITS) - 1
+    return [((packed >> (FIELD_BITS * c)) & mask) - count * OFFSET for c in range(len(LABELS))]
+
+
+def smoothing_features(first: list[list[float] | None], shares: list[float] | None
+                       ) -> list[dict[str, float]]:
     """Stage 2's input: a line's stage-1 probabilities, its shown neighbours', the mean over
-    the three shown lines either side and the mean over the page."""
+    the three shown lines either side and the mean over the page; and the shares of each label
+    stage 0 expects from the page's words (None: no stage 0)."""
     probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
     shown = [i for i, p in enumerate(first) if p is not None]
@@ -291,10 +374,12 @@ def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]
         prev = probs[k - 1] if k > 0 else None
         after = probs[k + 1] if k < last else None
         window = probs[max(k - 3, 0):k] + probs[k + 1:k + 4]
-        for c, (own_key, prev_key, next_key, around_key, page_key) in \
+        for c, (own_key, prev_key, next_key, around_key, page_key, words_key) in \
                 enumerate(_SMOOTHING_KEYS, 1):
             f[own_key] = own[c]
             f[page_key] = page[c]
+            if shares is not None:
+                f[words_key] = shares[c]
             if prev is not None:
                 f[prev_key] = prev[c]
             if after is not None:
@@ -306,7 +391,7 @@ def smoothing_features(first: list[list[float] | None]) -> list[dict[str, float]
 
 
 _SMOOTHING_KEYS = [(f"own_{label}", f"prev_{label}", f"next_{label}", f"around_{label}",
-                    f"page_{label}") for label in LABELS[1:]]
+                    f"page_{label}", f"words_{label}") for label in LABELS[1:]]
 
 
 def contributions(weights: dict[str, list[float]], features: dict[str, float], label: str,
