@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
+import orjson
 import regex
 
 from . import charset
 from .records import (Notice, Reject, cut, derive_id, field_reject, input_reject,
-                      new_record)
+                      new_record, plain_json)
 
 STAGE = "read"
 # The compressed formats read: the name's suffix, the first bytes (which tell them on stdin or in
@@ -501,9 +502,7 @@ def read_jsonl(lines: Iterable[tuple[int, int | str, bytes | TooLarge]], source:
                                text=line.decode("utf-8", errors="replace"))
             continue
         try:
-            obj, non_finite = parsed_json(line.decode("utf-8-sig"))
-            if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
-                json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone one cannot be written
+            obj, non_finite = parsed_line(line)
         except UnicodeEncodeError:
             yield input_reject(source, lineno, STAGE, "undecodable", derive_id(source, place),
                                error="a lone surrogate (\\ud800-\\udfff) in a JSON string",
@@ -581,6 +580,24 @@ def _finite_float(token: str, non_finite=_refuse) -> float:
 _DECODE = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite_float).decode
 _DECODE_NOTING = json.JSONDecoder(
     parse_constant=_NonFinite, parse_float=lambda token: _finite_float(token, _NonFinite)).decode
+
+
+def parsed_line(line: bytes) -> tuple[Any, list[tuple[str, str]]]:
+    """parsed_json of a JSONL line (its bytes); a lone surrogate escaped in it raises
+    UnicodeEncodeError. orjson reads the common line; Python's json what orjson refuses (NaN,
+    1e400, a lone surrogate, a BOM, bytes that are not UTF-8) or reads another way (plain_json:
+    an integer past 64 bits it reads as a float)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if plain_json(obj):
+            return obj, []
+    obj, non_finite = parsed_json(line.decode("utf-8-sig"))
+    if b"\\u" in line and _SURROGATE_ESCAPE.search(line):
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")  # a lone one cannot be written
+    return obj, non_finite
 
 
 def parsed_json(text: str) -> tuple[Any, list[tuple[str, str]]]:

@@ -26,6 +26,8 @@ stays 0.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+
 
 class Reject(dict):
     """A reject record; a dict (so it serialises as JSON) that the runner can tell from a record."""
@@ -72,3 +74,26 @@ def input_reject(source: str, lineno: int | None, stage: str, reason: str,
 def cut(text: str, limit: int) -> str:
     """The text as a reject or a report shows it: itself, or its first `limit` characters and `…`."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# What orjson reads and writes exactly as Python's json does. Not floats: orjson writes some its own
+# way (1e-07 as 1e-7, NaN as null) and reads an integer past 64 bits as one.
+_PLAIN_SCALARS = frozenset((str, int, bool, type(None)))
+_PLAIN_CONTAINERS = frozenset((dict, list, Reject, Notice))
+
+
+def plain_json(value: Any) -> bool:
+    """Whether value holds nothing but dicts, lists, strings, integers, booleans and None (exact
+    types: no subclass but the Reject ones). Walked without recursion: a value may nest deep."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind in _PLAIN_SCALARS:
+            continue
+        if kind not in _PLAIN_CONTAINERS:
+            return False
+        children = node.values() if isinstance(node, dict) else node
+        if not _PLAIN_SCALARS.issuperset(map(type, children)):  # a list of tokens stops here, in C
+            pending.extend(children)
+    return True

@@ -18,7 +18,9 @@ import stat
 import sys
 from typing import BinaryIO
 
-from .records import Reject
+import orjson
+
+from .records import Reject, plain_json
 
 
 class OutputClosed(Exception):
@@ -36,12 +38,27 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 def dumps(obj: dict) -> bytes:
     """One JSONL line. A reject that cannot be written whole is written with its plain fields
     (id, source, reason, line, error, ...) and why, never lost; a record raises Unwritable."""
+    line = _orjson_line(obj)
+    if line:
+        return line
     try:
         return _ENCODER.encode(obj).encode("utf-8") + b"\n"
     except (ValueError, RecursionError) as e:
         if isinstance(obj, Reject):
             return dumps(_plain_fields(obj, _why_unwritable(e)))
         raise Unwritable(_why_unwritable(e)) from None
+
+
+def _orjson_line(obj: dict) -> bytes | None:
+    """The line _ENCODER writes, by orjson (several times faster); None where orjson would write
+    other bytes (plain_json) or refuses: an integer past 64 bits, nesting past 254 levels, a lone
+    surrogate."""
+    if not plain_json(obj):
+        return None
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def _why_unwritable(error: Exception) -> str:

@@ -13,12 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import partial
-from itertools import zip_longest
+from itertools import filterfalse
 from pathlib import Path
 from typing import Callable, Iterator
 
 import opencc
-import rjieba
 
 from ..rules import RuleLine, Rules, read_table
 
@@ -46,8 +45,7 @@ _KEPT = rf"""(?=[{_LATIN}\#０-９])(?<![{_LATIN}._%+-])(?:
     | [０-９]+(?:[．.][０-９]+)*[％%]?                                    # full-width numbers
     | [{_LATIN}]*[{_ACCENTED}][{_LATIN}]*                               # Jürgen, café
 )"""
-# split() gives [chunk, whitespace, kept, chunk, whitespace, kept, ..., chunk].
-SPLITTER = re.compile(rf"(\s+)|({_KEPT})", re.VERBOSE)
+KEPT = re.compile(_KEPT, re.VERBOSE)
 _USER_TAG = re.compile(r"[a-z]+")
 _FREQ = re.compile(r"[0-9]+")
 
@@ -129,6 +127,10 @@ class FastEngine:
     """jieba-rs through rjieba."""
 
     def __init__(self):
+        # Importing rjieba builds a dictionary of its own (0.15 s), which zhclean never uses: only
+        # where a Segmenter is built, not in every command.
+        import rjieba
+
         self._jieba = rjieba.Jieba()
 
     def add_word(self, word: UserWord) -> None:
@@ -183,6 +185,9 @@ class Segmenter:
             if word.tag:
                 self._user_tags[word.word] = word.tag
         self._cut = engine.cutter(options.mode, options.hmm)
+        # Full mode's engines join words across a line break (jieba-rs) or drop what they skip
+        # (jieba): they get the text cut at whitespace too.
+        self._split_spaces = options.mode == "full"
         self._tag = engine.tagger(options.hmm) if options.pos else None
         self._stopwords = load_stopwords(options, rules) if options.remove_stopwords else None
         self._t2s = opencc.OpenCC("t2s") if options.keep_script else None
@@ -206,11 +211,11 @@ class Segmenter:
 
     def cut(self, text: str) -> list[str]:
         words = []
-        for piece, whole in pieces(text):
+        for piece, whole in pieces(text, self._split_spaces):
             if whole:
                 words.append(piece)
             else:
-                words += self._cut(piece)
+                words += filterfalse(str.isspace, self._cut(piece))
         return words
 
     def tag(self, text: str) -> tuple[list[str], list[str]]:
@@ -219,7 +224,7 @@ class Segmenter:
             if whole:
                 pairs.append((piece, ""))
             else:
-                pairs += self._tag(piece)
+                pairs += (pair for pair in self._tag(piece) if not pair[0].isspace())
         # A user dictionary's tag wins; a word with no tag gets jieba-rs's guess.
         user = self._user_tags
         return [w for w, _ in pairs], [user.get(w) or t or guess_tag(w) for w, t in pairs]
@@ -243,15 +248,25 @@ class Segmenter:
         return tokens, tags, keep.count(False)
 
 
-def pieces(text: str) -> Iterator[tuple[str, bool]]:
-    """The text as (piece, whole): Chinese-and-other chunks for the engine, and the runs that stay
-    one token (whole=True); whitespace is dropped."""
-    parts = SPLITTER.split(text)
-    for chunk, kept in zip_longest(parts[0::3], parts[2::3]):
-        if chunk:
-            yield chunk, False
-        if kept:
-            yield kept, True
+def pieces(text: str, split_spaces: bool = False) -> Iterator[tuple[str, bool]]:
+    """The text as (piece, whole): the runs that stay one token (whole=True), and the stretches
+    between them for the engine, whitespace and all. One engine call per stretch, not per
+    whitespace-separated chunk, gives the same words: the engines cut a text in blocks that end at
+    whitespace, which they give as tokens of their own, for the caller to drop. split_spaces: the
+    stretches cut at whitespace into those chunks."""
+    start = 0
+    for kept in KEPT.finditer(text):
+        yield from _stretch(text[start:kept.start()], split_spaces)
+        yield kept.group(), True
+        start = kept.end()
+    yield from _stretch(text[start:], split_spaces)
+
+
+def _stretch(text: str, split_spaces: bool) -> Iterator[tuple[str, bool]]:
+    if split_spaces:
+        yield from ((chunk, False) for chunk in text.split())
+    elif text and not text.isspace():
+        yield text, False
 
 
 def project(words: list[str], original: str) -> list[str]:
