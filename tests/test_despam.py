@@ -473,6 +473,17 @@ GAMING_NEWS = [
     "世界杯足球賽的負面影響下,仍有此表現,已屬理想。(完)",
 ]
 
+# Video-game news (takechance.work, no labelled page's site): 游戏, 玩家 and 平台 are the doorway
+# pages' words too.
+GAME_NEWS = [
+    "本周末,这款被誉为年度最性感游戏的作品再度刷新同时在线人数纪录。没错——《沙丘:觉醒》(Dune: "
+    "Awakening)成功跻身Steam历史百大热门游戏榜单,周日以189,333的峰值在线人数位列第85名。",
+    "尽管我们的评测作者莫莉·泰勒(Mollie Taylor)在《剑星》评测中给出了褒贬参半的评价,但该作在Steam"
+    "玩家群体中反响热烈。游戏不仅获得94%的“特别好评”,其周末表现更是超越绝大多数PlayStation移植作品。",
+    "《剑星》近日捷报频传。开发商Shift Up今日刚在社交媒体庆祝销量突破300万份,游戏目前稳居Steam畅销榜"
+    "第六名。而《沙丘:觉醒》则雄踞榜首。",
+]
+
 
 def test_a_doorway_page_goes_whole_and_explain_names_its_words(stage):
     decisions = stage.decide(DOORWAY)
@@ -480,8 +491,9 @@ def test_a_doorway_page_goes_whole_and_explain_names_its_words(stage):
     assert all("the page's words read as spam_title" in d.evidence for d in decisions)
 
 
-def test_news_about_gambling_keeps_its_article(stage):
-    assert reasons(stage, GAMING_NEWS) == [None] * len(GAMING_NEWS)
+@pytest.mark.parametrize("article", [GAMING_NEWS, GAME_NEWS], ids=["gaming", "games"])
+def test_news_in_the_doorway_pages_words_keeps_its_article(stage, article):
+    assert reasons(stage, article) == [None] * len(article)
 
 
 def test_the_page_words_are_read_as_the_trainer_fits_them(stage):
