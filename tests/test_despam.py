@@ -430,7 +430,7 @@ def test_the_model_names_its_evidence(stage):
 
 
 @pytest.mark.parametrize("row", ["1\tbias\tnot-a-number\t0\t0\t0", "1\tbias\tnan\t0\t0\t0",
-                                 "3\tbias\t1\t0\t0\t0"])
+                                 "3\tbias\t1\t0\t0\t0", "0\tp:赌场\t1e12\t0\t0\t0"])
 def test_a_broken_model_row_names_file_and_line(tmp_path, row):
     (tmp_path / "despam_model.tsv").write_text(f"# weights\n{row}\n2\tbias\t1\t0\t0\t0\n")
     with pytest.raises(RuleError, match=r"despam_model.tsv:2"):

@@ -280,13 +280,7 @@ class LinearModel:
             stage, feature, *values = row.fields
             if stage not in weights:
                 raise row.error(f"stage must be 0, 1 or 2, found {stage!r}")
-            try:  # the common case, at once; parse_number names what is wrong
-                numbers = list(map(float, values))
-            except ValueError:
-                numbers = [parse_number(row, v) for v in values]
-            if not all(map(math.isfinite, numbers)):
-                numbers = [parse_number(row, v) for v in values]
-            weights[stage][feature] = numbers
+            numbers = weights[stage][feature] = [parse_number(row, v) for v in values]
             if stage == "0" and max(map(abs, numbers)) > MAX_WEIGHT:
                 raise row.error(f"a stage-0 weight must lie within ±{MAX_WEIGHT:g}")
         if not weights["1"] or not weights["2"]:
