@@ -9,6 +9,7 @@ despam_model.tsv) weighs their evidence with the line's shape and place to decid
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -275,7 +276,7 @@ class Despammer:
             return 0.0, "", False, LineEvidence()
         text = compact(normalised)
         weights = [self.lexicon.weights[term] for term in hits]
-        score = sum(weights)
+        score = math.fsum(weights)  # exact: the built-in sum of floats changed in Python 3.12
         strong = sum(w >= self.t["spam.strong_weight"] for w in weights)
         counted = len(_COUNTED.findall(text)) or 1
         coverage = sum(len(_COUNTED.findall(term)) for term in hits) / counted
@@ -522,7 +523,7 @@ class Despammer:
              short and self.hints["channel"].first_match(normalised) is not None),
         ]
         found = [(what, self.t[f"near_chrome.{weight}"]) for what, weight, hit in evidence if hit]
-        return sum(w for _, w in found), ", ".join(what for what, _ in found)
+        return math.fsum(w for _, w in found), ", ".join(what for what, _ in found)
 
     def _head_zone(self, decisions: list[Decision], page: Page) -> None:
         anchor = None

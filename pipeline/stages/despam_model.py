@@ -316,7 +316,7 @@ class LinearModel:
         scores = [b + value * s for b, s in zip(bias, sums)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
+        total = math.fsum(exps)
         return [e / total for e in exps]
 
     def predict(self, features: list[dict[str, float]], shares: list[float] | None
@@ -355,13 +355,15 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
                        ) -> list[dict[str, float]]:
     """Stage 2's input: a line's stage-1 probabilities, its shown neighbours', the mean over
     the three shown lines either side and the mean over the page; and the shares of each label
-    stage 0 expects from the page's words (None: no stage 0)."""
+    stage 0 expects from the page's words (None: no stage 0). Means by math.fsum, exact: the
+    built-in sum of floats rounds differently from Python 3.12 on."""
     probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
     shown = [i for i, p in enumerate(first) if p is not None]
     last = len(probs) - 1
     # The page as a whole: a doorway page is spam from top to bottom.
-    page = [sum(p[c] for p in probs) / len(probs) for c in range(len(LABELS))] if probs else []
+    page = [math.fsum(p[c] for p in probs) / len(probs) for c in range(len(LABELS))] \
+        if probs else []
     for k, i in enumerate(shown):
         f = {"bias": 1.0}
         own = probs[k]
@@ -379,7 +381,7 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
             if after is not None:
                 f[next_key] = after[c]
             if window:
-                f[around_key] = sum(p[c] for p in window) / len(window)
+                f[around_key] = math.fsum(p[c] for p in window) / len(window)
         out[i] = f
     return out
 
