@@ -113,6 +113,11 @@ class BoilerplatePattern:
     pattern: regex.Pattern
     row: RuleLine
 
+    @property
+    def where(self) -> str:
+        """The rule's file and line, as explain and a rule_timeout reject name it."""
+        return f"{self.row.path.name}:{self.row.lineno}"
+
 
 # Compatibility characters common in Chinese text (full-width ASCII, the ideographic space, small
 # and vertical forms, the ellipsis), each with its full compatibility decomposition (NFKD).
@@ -312,10 +317,9 @@ class Despammer:
         if not found:
             return None, "", 0.0
         p, match = found
-        where = f"{p.row.path.name}:{p.row.lineno}"
         if match is None:
-            return "timeout", where, 0.0
-        return p.kind, where, len(match[0]) / max(len(normalised), 1)
+            return "timeout", p.where, 0.0
+        return p.kind, p.where, len(match[0]) / max(len(normalised), 1)
 
     def classify(self, line: str, normalised: str, index: int = 0,
                  hits: list[str] | None = None) -> Decision:
@@ -376,10 +380,9 @@ class Despammer:
             if d.reason not in (None, "blank") and \
                     (found := self.keep.first_match(normalised[d.index])):
                 p, match = found
-                where = f"{p.row.path.name}:{p.row.lineno}"
                 decisions[d.index] = Decision(d.index, d.text, None, d.score,
-                                              f"keep {where} (was {d.reason})") if match \
-                    else _timed_out(d.index, d.text, d.score, where)
+                                              f"keep {p.where} (was {d.reason})") if match \
+                    else _timed_out(d.index, d.text, d.score, p.where)
         return decisions
 
     def evidence(self, lines: list[str], normalised: list[str]

@@ -267,6 +267,7 @@ class LinearModel:
         self._packed_pairs = {name[2:]: _pack(w) for name, w in weights.get("0", {}).items()
                               if name.startswith("p:")}
         self._known_pairs = frozenset(self._packed_pairs)
+        self._page_bias = weights.get("0", {}).get("bias", [0.0] * len(LABELS))
 
     @classmethod
     def load(cls, rules: Rules, name: str = "despam_model.tsv") -> "LinearModel":
@@ -312,8 +313,8 @@ class LinearModel:
             return None
         found = words & self._known_pairs  # a set: it walks the smaller of the two
         sums = _unpack(sum(map(self._packed_pairs.__getitem__, found)), len(found))
-        value, bias = _pair_value(words) / 10_000, self.weights["0"].get("bias", [0.0] * 4)
-        scores = [b + value * s for b, s in zip(bias, sums)]
+        value = _pair_value(words) / 10_000
+        scores = [b + value * s for b, s in zip(self._page_bias, sums)]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = math.fsum(exps)
