@@ -31,7 +31,6 @@ pipeline/state.py commits it together with the outputs.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
@@ -39,7 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
+from .readers import parsed_line
 from .records import record_reject
+from .writers import dumps
 
 STAGE = "dedup"
 NUM_PERM = 128
@@ -213,12 +214,15 @@ class DedupFilter:
         self.stats = stats
 
     def write(self, record: dict) -> None:
+        # Serialised first: a record that cannot be written (Unwritable) never enters the index,
+        # as with --jobs N, whose workers serialise before the parent deduplicates.
+        line = dumps(record)
         if self._keep(record):
-            self.out.write(record)
+            self.out.write_bytes(line)
 
     def write_bytes(self, line: bytes) -> None:
         """One record serialised by a worker."""
-        if self._keep(json.loads(line)):
+        if self._keep(parsed_line(line)[0]):
             self.out.write_bytes(line)
 
     def _keep(self, record: dict) -> bool:

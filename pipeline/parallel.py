@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 from .readers import Unparsed
 from .records import Reject
 from .report import ReportCollector
-from .runner import Stats, report, run_stream
+from .runner import Stats, run_stream
 from .stages import Settings, build_stages
 from .writers import BufferWriter, NullWriter
 
@@ -57,7 +57,7 @@ class ChunkResult:
 
 def run_parallel(items: Iterable, stages: list, settings: Settings, out, rejects_out,
                  stats: Stats, *, jobs: int, keep_rejects: bool,
-                 on_input_error: Callable[[Reject], None] = report,
+                 on_input_error: Callable[[Reject], None],
                  collector: ReportCollector | None = None) -> None:
     """items: Unparsed chunks and Rejects from read_inputs(..., chunk_bytes=CHUNK_BYTES).
     stages: the same stages built in this process, used when the input is a single chunk (a

@@ -47,19 +47,22 @@ def new_record(*, id: str, source: str, title: str, text: str, meta: dict | None
     return {"id": id, "source": source, "title": title, "text": text, "meta": meta or {}}
 
 
+def reject_of(record: dict, stage: str, reason: str, /, **extra) -> Reject:
+    """A reject naming the record it comes from (its id and source)."""
+    return Reject(id=record.get("id"), source=record.get("source"), stage=stage, reason=reason,
+                  **extra)
+
+
 def line_reject(record: dict, stage: str, reason: str, line: int, text: str, **extra) -> Reject:
-    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
-                  reason=reason, line=line, text=text, **extra)
+    return reject_of(record, stage, reason, line=line, text=text, **extra)
 
 
 def field_reject(record: dict, stage: str, reason: str, field: str, text: str, **extra) -> Reject:
-    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
-                  reason=reason, field=field, text=text, **extra)
+    return reject_of(record, stage, reason, field=field, text=text, **extra)
 
 
 def record_reject(record: dict, stage: str, reason: str, **extra) -> Reject:
-    return Reject(id=record.get("id"), source=record.get("source"), stage=stage,
-                  reason=reason, record=record, **extra)
+    return reject_of(record, stage, reason, record=record, **extra)
 
 
 def input_reject(source: str, lineno: int | None, stage: str, reason: str,

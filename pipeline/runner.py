@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .records import Notice, Reject
+from .records import Notice, Reject, reject_of
 from .writers import Unwritable
 
 log = logging.getLogger("zhclean")
@@ -102,8 +102,7 @@ def run_stream(items: Iterable[dict], stages: list[tuple[str, Stage]], out, reje
             out.write(record)
         except Unwritable as e:
             stats.records_out -= 1
-            reject_input(Reject(id=record.get("id"), source=record.get("source"), stage="write",
-                                reason="unwritable", error=str(e)))
+            reject_input(reject_of(record, "write", "unwritable", error=str(e)))
 
 
 # The first errors of a file are shown, then one line says how many more.

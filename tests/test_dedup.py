@@ -9,7 +9,10 @@ import pytest
 
 from conftest import FIXTURES, SAMPLES, read_jsonl
 from zhclean import parallel
-from zhclean.dedup import MAX_NEAR_THRESHOLD, DedupError, Deduper, DedupOptions, lsh_bands
+from zhclean.dedup import (MAX_NEAR_THRESHOLD, DedupError, DedupFilter, Deduper, DedupOptions,
+                           lsh_bands)
+from zhclean.runner import Stats, run_stream
+from zhclean.writers import BufferWriter, JsonlWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,3 +193,18 @@ def test_the_highest_threshold_datasketch_can_band_is_the_limit(zhclean, tmp_pat
     r = zhclean("run", inputs, "--dedup", "--near-dup-threshold", MAX_NEAR_THRESHOLD)
     assert r.exit_code == 0 and len(r.records) == 1
     assert f"0 < T <= {MAX_NEAR_THRESHOLD}" in " ".join(zhclean("run", "--help").stdout.split())
+
+
+def test_a_record_that_cannot_be_written_is_not_indexed(tmp_path):
+    # Otherwise its writable copy would go as its duplicate, where --jobs N (whose workers
+    # serialise first) keeps it.
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    conn.execute("BEGIN")
+    stats, rejects, errors = Stats(), BufferWriter(), []
+    unwritable = article_record(0, meta={"score": float("nan")})
+    with JsonlWriter(str(tmp_path / "out.jsonl")) as out:
+        sink = DedupFilter(Deduper(conn, DedupOptions(near_threshold=0.5)), out, rejects, stats)
+        run_stream([unwritable, article_record(0)], [], sink, rejects, stats, errors.append)
+    assert [r["reason"] for r in errors] == ["unwritable"]
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["gsd-0"]
+    assert stats.records_out == 1
