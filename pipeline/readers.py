@@ -316,16 +316,24 @@ def _file_items(stream: BinaryIO, path: str, fmt: str, fields: FieldMap,
                 chunk_bytes: int | None, limit: int) -> Iterator[dict]:
     """What one input gives: records and rejects, or Unparsed chunks of it."""
     if fmt == "lines":
-        encoding, numbered = text_lines(stream, limit)
+        found = text_lines(stream, path, limit)
+        if isinstance(found, Reject):
+            return iter([found])
+        encoding, numbered = found
         if chunk_bytes:
             return _chunks(numbered, path, fmt, fields, chunk_bytes, encoding)
         return read_text_lines(numbered, path, encoding)
-    if chunk_bytes:
-        return unparsed_chunks(stream, path, fmt, fields, chunk_bytes, limit)
     if fmt == "jsonl":
-        return read_jsonl(numbered_lines(stream, may_hold_array(path), limit), path, fields)
+        numbered = numbered_lines(stream, may_hold_array(path), limit)
+        if chunk_bytes:
+            return _chunks(numbered, path, fmt, fields, chunk_bytes)
+        return read_jsonl(numbered, path, fields)
     data = document_bytes(stream, path, limit)
-    return read_document(data, path, fmt) if isinstance(data, bytes) else iter([data])
+    if not isinstance(data, bytes):
+        return iter([data])
+    if chunk_bytes:
+        return iter([Unparsed(path, fmt, (data,), len(data))])
+    return read_document(data, path, fmt)
 
 
 def document_bytes(stream: BinaryIO, source: str, limit: int) -> bytes | Reject:
@@ -444,16 +452,6 @@ class Unparsed:
         if self.fmt == "lines":
             return read_text_lines(self.data, self.source, self.encoding)
         return read_document(self.data[0], self.source, self.fmt)
-
-
-def unparsed_chunks(stream: BinaryIO, source: str, fmt: str, fields: FieldMap,
-                    chunk_bytes: int, limit: int) -> Iterator[Unparsed | Reject]:
-    if fmt != "jsonl":
-        data = document_bytes(stream, source, limit)
-        yield Unparsed(source, fmt, (data,), len(data)) if isinstance(data, bytes) else data
-        return
-    yield from _chunks(numbered_lines(stream, may_hold_array(source), limit), source, fmt, fields,
-                       chunk_bytes)
 
 
 def _chunks(numbered_input: Iterable[tuple[int, int | str, bytes | TooLarge]], source: str,
@@ -633,13 +631,16 @@ def nulled(value: Any) -> list[tuple[str, str]]:
 DETECT_BYTES = 1 << 16
 
 
-def text_lines(stream: BinaryIO, limit: int
-               ) -> tuple[str, Iterator[tuple[int, int, bytes | TooLarge]]]:
-    """A text's encoding, told from its first DETECT_BYTES, and its numbered lines (line number,
-    place, bytes), each read no further than limit. UTF-16, whose line break is two bytes, is
-    decoded whole (up to the limit) and its lines given as UTF-16-LE."""
+def text_lines(stream: BinaryIO, source: str, limit: int
+               ) -> tuple[str, Iterator[tuple[int, int, bytes | TooLarge]]] | Reject:
+    """A text's encoding, told from its first DETECT_BYTES as for a document (text_encoding), and
+    its numbered lines (line number, place, bytes), each read no further than limit. UTF-16, whose
+    line break is two bytes, is decoded whole (up to the limit) and its lines given as
+    UTF-16-LE."""
     head, stream = _lookahead(stream, DETECT_BYTES)
-    encoding = charset.detect(head) or "utf-8"
+    encoding = text_encoding(head, source)
+    if isinstance(encoding, Reject):
+        return encoding
     if encoding.startswith("utf-16"):
         whole = stream.read(limit + 1)
         if len(whole) > limit:
@@ -938,16 +939,9 @@ def shown(value: Any) -> Any:
 def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     """A .txt or .html file as one record (or a Reject when nothing could be read from it). A
     binary file is refused whole, never decoded; an empty one (spaces at most) is no records."""
-    kind = charset.binary_kind(data)
-    if kind:
-        yield binary_reject(source, kind)
-        return
-    declared = declared_charset(data) if fmt == "html" else None
-    encoding = charset.detect(data, declared)
-    if encoding is None:
-        yield input_reject(source, None, STAGE, "undecodable",
-                           error=f"{len(data)} bytes, too few to tell their encoding",
-                           raw_base64=base64.b64encode(data).decode("ascii"))
+    encoding = text_encoding(data, source, declared_charset(data) if fmt == "html" else None)
+    if isinstance(encoding, Reject):
+        yield encoding
         return
     text, bad_lines = decode_lines(data, encoding)
     if not text.strip() and not bad_lines:
@@ -969,6 +963,20 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     if bad_lines:
         meta["read"]["undecodable_lines"] = len(bad_lines)
     yield new_record(id=record_id, source=source, title=title, text=text, meta=meta)
+
+
+def text_encoding(data: bytes, source: str, declared: str | None = None) -> str | Reject:
+    """The encoding of a text's bytes (its first ones will do); a binary file, or one too short
+    to tell, is its reject and never decoded."""
+    kind = charset.binary_kind(data)
+    if kind:
+        return binary_reject(source, kind)
+    encoding = charset.detect(data, declared)
+    if encoding is None:
+        return input_reject(source, None, STAGE, "undecodable",
+                            error=f"{len(data)} bytes, too few to tell their encoding",
+                            raw_base64=base64.b64encode(data).decode("ascii"))
+    return encoding
 
 
 def binary_reject(source: str, kind: str) -> Reject:

@@ -194,6 +194,17 @@ def test_a_binary_file_is_refused_not_decoded(zhclean, tmp_path, name, suffix):
     assert reject["reason"] == "binary" and reject["input_line"] is None
 
 
+@pytest.mark.parametrize("name", sorted(BINARIES))
+def test_a_binary_file_read_a_record_per_line_is_refused_too(zhclean, tmp_path, name):
+    path = tmp_path / "file.txt"
+    path.write_bytes(BINARIES[name])
+    rejects = tmp_path / "r.jsonl"
+    result = zhclean("read", "--lines", path, "--rejects", rejects)
+    assert result.exit_code == 1 and result.records == []
+    [reject] = read_jsonl(rejects)
+    assert reject["reason"] == "binary" and reject["input_line"] is None
+
+
 def test_compressed_data_is_binary_in_a_txt_but_sniffed_where_no_format_is_named(zhclean, tmp_path):
     data = gzip.compress("\n".join(SIMP).encode())
     (tmp_path / "page.txt").write_bytes(data)
