@@ -32,7 +32,7 @@ from pathlib import Path
 from zhclean.readers import read_inputs
 from zhclean.records import Reject, new_record
 from zhclean.runner import apply_stages
-from zhclean.stages import Settings, build_stages
+from zhclean.stages import Settings, named_stages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import train_despam  # noqa: E402  (tools/ is scripts, not a package)
@@ -40,9 +40,9 @@ import train_despam  # noqa: E402  (tools/ is scripts, not a package)
 NOISE = ("spam_title", "html", "boilerplate", "blank")
 
 
-def named_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
+def eval_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
     names = ("convert", "despam") if with_convert else ("despam",)
-    return list(zip(names, build_stages(names, Settings(rules_dirs=rules_dirs))))
+    return named_stages(names, Settings(rules_dirs=rules_dirs))
 
 
 def run_record(record: dict, stages: list) -> list:
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--missed", action="store_true",
                         help="print the noise lines kept and the content lines dropped")
     args = parser.parse_args()
-    stages = named_stages(tuple(args.rules), args.convert)
+    stages = eval_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
     if args.cross_validate is not None and args.cross_validate < 2:
         parser.error("--cross-validate needs at least 2 folds")

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 from .readers import FieldMap, jsonl_record
 from .records import Reject
 from .runner import apply_stages
-from .stages import ORDER, Settings, build_stages
+from .stages import ORDER, Settings, named_stages
 from .stages.convert import ConvertOptions
 from .stages.despam import DespamOptions
 from .stages.segment import SegmentOptions
@@ -51,7 +51,7 @@ class Cleaner:
             raise ValueError(f"unknown stages {sorted(unknown)}: choose from {', '.join(ORDER)}")
         settings = Settings(rules_dirs=tuple(map(str, rules_dirs)), convert=convert,
                             despam=despam, segment=segment)
-        self.stages = list(zip(names, build_stages(names, settings)))
+        self.stages = named_stages(names, settings)
         self.fields = fields
         self._count = 0
 

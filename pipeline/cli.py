@@ -27,7 +27,7 @@ from .records import Notice, Reject
 from .report import LateRejects, ReportCollector
 from .runner import MB, ErrorReport, Stats, run_stream
 from .state import State, StateError, StateLocked
-from .stages import ORDER, Settings, build_stages
+from .stages import ORDER, Settings, build_stages, named_stages
 from .stages.convert import CONFIGS, ConvertOptions
 from .stages.despam import DespamOptions
 from .stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
@@ -330,7 +330,7 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
         files = check_inputs(paths, only_jsonl, stats.files_ignored, opts)
         check_outputs(opts, files, rejects_path)
         settings = settings_from(opts)
-        stages = list(zip(stage_names, build_stages(stage_names, settings)))
+        stages = named_stages(stage_names, settings)
         if opts.get("explain"):
             sys.exit(explain_inputs(files, opts, stages[0][1], only_jsonl=only_jsonl))
     fields = fields_from(opts)

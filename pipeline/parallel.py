@@ -23,7 +23,7 @@ from .readers import Unparsed
 from .records import Reject
 from .report import ReportCollector
 from .runner import Stats, run_stream
-from .stages import Settings, build_stages
+from .stages import Settings, named_stages
 from .writers import BufferWriter, NullWriter
 
 # Per task, about 0.1 s of work: cheap to hand over, and at the end of the input no worker waits
@@ -190,8 +190,7 @@ _PR_SET_PDEATHSIG = 1
 
 def _process_chunk(chunk: list) -> ChunkResult:
     if "stages" not in _worker:  # built on the first chunk, so a rule error reaches the parent
-        _worker["stages"] = list(zip(_worker["names"],
-                                     build_stages(_worker["names"], _worker["settings"])))
+        _worker["stages"] = named_stages(_worker["names"], _worker["settings"])
     rejects = BufferWriter() if _worker["keep_rejects"] else NullWriter()
     out = _RecordsAfterRejects(rejects)
     stats = Stats()

@@ -28,7 +28,7 @@ import ray.data
 from ..readers import COMPRESSIONS, FieldMap, read_inputs
 from ..records import Reject
 from ..runner import Stats, report, run_stream
-from ..stages import Settings, build_stages
+from ..stages import Settings, named_stages
 from ..writers import JsonlWriter
 
 
@@ -82,7 +82,7 @@ class CleanShards:
     def __init__(self, stage_names, settings: Settings, fields: FieldMap, cwd: str,
                  output_dir: str, rejects_dir: str):
         os.chdir(cwd)  # an actor process of its own: relative paths as the driver sees them
-        self.stages = list(zip(stage_names, build_stages(stage_names, settings)))
+        self.stages = named_stages(stage_names, settings)
         self.fields = fields
         self.output_dir = output_dir
         self.rejects_dir = rejects_dir

@@ -5,6 +5,7 @@ fused `run`, in worker processes and on Ray."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..rules import Rules
 from ..stages import convert, despam, segment
@@ -25,3 +26,8 @@ class Settings:
 def build_stages(names: tuple[str, ...], settings: Settings) -> list:
     rules = Rules(settings.rules_dirs)
     return [MODULES[name].build(getattr(settings, name), rules) for name in names]
+
+
+def named_stages(names: tuple[str, ...], settings: Settings) -> list[tuple[str, Callable]]:
+    """(name, stage) pairs, as the runner takes them."""
+    return list(zip(names, build_stages(names, settings)))
