@@ -491,6 +491,40 @@ def test_a_doorway_page_goes_whole_and_explain_names_its_words(stage):
     assert all("the page's words read as spam_title" in d.evidence for d in decisions)
 
 
+# A slot-machine guide of the doorway pages' kind, written for this test (no site's text): its
+# steps and definitions read as plain instructions line by line; the page's words give it away.
+SLOT_GUIDE = [
+    "老虎機新手入門:玩法、術語與選台技巧一次看懂",
+    "老虎機是娛樂城裡最容易上手的遊戲,不論是實體賭場或線上平台都很常見。本篇整理老虎機的基本玩法、"
+    "常見術語和挑選機台的方法,讓第一次玩的新手也能快速掌握。",
+    "一、老虎機怎麼玩",
+    "先決定每一注的金額與要啟用的支付線,再按下旋轉鍵,轉軸停下後只要符號連成一線,就能依照賠率表領取獎金。",
+    "二、認識常見術語",
+    "RTP代表長期下來返還給玩家的比例,數字越高越有利;Wild可以替代其他符號,Scatter則常用來觸發免費旋轉。",
+    "三、如何挑選機台",
+    "建議優先選擇RTP在96%以上、波動度符合自己預算的機台,並善用平台提供的免費試玩與儲值優惠。",
+]
+
+
+def test_a_gambling_guide_goes_whole_though_its_steps_read_as_instructions(stage):
+    decisions = stage.decide(SLOT_GUIDE)
+    assert [d.reason for d in decisions] == ["spam_title"] * len(SLOT_GUIDE)
+    assert "the page's words read as spam_title" in decisions[3].evidence
+
+
+def test_stage_two_reads_the_page_spam_share_in_steps():
+    first = [[0.9, 0.05, 0.0, 0.05], None, [0.8, 0.1, 0.0, 0.1]]
+    steps = {f"words_spam_title_ge{step:g}" for step in despam_model.WORDS_SPAM_STEPS}
+    for share, expected in ((0.05, set()), (0.25, {"words_spam_title_ge0.1",
+                                                    "words_spam_title_ge0.2"}), (0.9, steps)):
+        rows = despam_model.smoothing_features(first, [1 - share, share, 0.0, 0.0])
+        assert rows[1] == {}  # a line without features (a blank one) gets none
+        for row in (rows[0], rows[2]):
+            assert steps & set(row) == expected
+            assert row["words_spam_title"] == share
+    assert not steps & set(despam_model.smoothing_features(first, None)[0])  # no stage 0
+
+
 @pytest.mark.parametrize("article", [GAMING_NEWS, GAME_NEWS], ids=["gaming", "games"])
 def test_news_in_the_doorway_pages_words_keeps_its_article(stage, article):
     assert reasons(stage, article) == [None] * len(article)
