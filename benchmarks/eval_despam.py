@@ -2,6 +2,7 @@
 
     python benchmarks/eval_despam.py PAGES_DIR [PAGES_DIR ...] [--cross-validate K] [--titles FILE]
                                    [--convert] [--rules DIR] [--show N] [--split-by-site] [--missed]
+                                   [--no-templates]
 
 --cross-validate K (the headline figure) splits the pages' sites into K folds; for each fold the
 line model is trained (tools/train_despam.py: weights and threshold) on the pages of the other
@@ -12,7 +13,11 @@ scored (which was trained on these pages: a measure of fit, not of generalisatio
 PAGES_DIR holds raw/NNNN.txt and labels/NNNN.jsonl ({"line": i, "label": L} per line of the page,
 lines = text.split("\\n")). Each page is read like `zhclean despam` input is (the reader, with
 encoding detection), optionally converted first (--convert, as in `zhclean run`), then run through
-the real stage (build + call); dropped lines come from its rejects. Prints, per noise label, the
+the real stage (build + call); dropped lines come from its rejects. The pages of one site
+(raw/NNNN.meta.json `domain`) are taken for records of one run: the stage reads their template
+table, as `zhclean run --templates` would (--no-templates: none; the pages of a site are always in
+one fold, so no fold reads another's); the cross-validation also reports the pages whose site
+has another labelled page, the only ones template evidence can reach. Prints, per noise label, the
 share of its lines removed (any reason) and removed with the right reason; the share of content
 lines kept; the pages whose content lost most; with --titles (TSV: source, category, title) the
 share of real headlines dropped when each is a one-line record; with --articles (clean news,
@@ -49,12 +54,12 @@ def run_record(record: dict, stages: list) -> list:
     return apply_stages(record, stages)[1]
 
 
-def dropped_lines(path: Path, stages: list) -> tuple[int, dict[int, str], str]:
+def dropped_lines(path: Path, site: str, stages: list) -> tuple[int, dict[int, str], str]:
     """(number of lines read, line index -> reason dropped, record-level reason or "")."""
     records = [r for r in read_inputs((str(path),)) if not isinstance(r, Reject)]
     if not records:
         return 0, {}, "unreadable"
-    record = records[0]
+    record = dict(records[0], url=site)  # the site its template lines are counted under
     n_lines = len(record["text"].split("\n"))
     rejects = run_record(record, stages)
     lines = {r["line"]: r["reason"] for r in rejects if "line" in r}
@@ -78,11 +83,11 @@ def evaluate_page(pages: Path, label_path: Path, stages: list) -> PageResult | N
     name = label_path.stem
     labels = train_despam.read_labels(label_path)
     raw = pages / "raw" / f"{name}.txt"
-    n_lines, dropped, whole = dropped_lines(raw, stages)
+    site = train_despam.page_site(raw)
+    n_lines, dropped, whole = dropped_lines(raw, site, stages)
     if n_lines != len(labels):
         print(f"{name}: {n_lines} lines read, {len(labels)} labelled; skipped", file=sys.stderr)
         return None
-    site = train_despam.page_site(raw)
     lines = raw.read_text(encoding="utf-8", errors="replace").split("\n")
     return PageResult(name, site, labels, lines, dropped, whole)
 
@@ -145,8 +150,20 @@ def print_missed(results: list[PageResult]) -> None:
                 print(f"      {i} {label}: {page.lines[i][:120]}")
 
 
+def load_with_templates(dirs: list[Path], stages: list, with_templates: bool) -> list:
+    """The labelled pages (train_despam.load_pages); the pages of a site are the records of one
+    run, so the despam stage reads their template table (with_templates)."""
+    converting = [stage for name, stage in stages if name == "convert"]
+    despam = stages[-1][1]
+    pages, despam.templates = train_despam.load_pages(
+        dirs, (converting[0] if converting else None, despam), with_convert=bool(converting),
+        with_templates=with_templates)
+    return pages
+
+
 def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: bool,
-                   missed: bool) -> None:
+                   missed: bool, with_templates: bool) -> None:
+    load_with_templates(dirs, stages, with_templates)
     results = [r for pages in dirs for label_path in sorted((pages / "labels").glob("*.jsonl"))
                if (r := evaluate_page(pages, label_path, stages))]
     report("", results, show, missed and not split_by_site)
@@ -158,12 +175,11 @@ def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: boo
                    show, missed)
 
 
-def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed: bool) -> None:
+def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed: bool,
+                   with_templates: bool) -> None:
     """Each fold's pages scored by a model trained on the other folds' sites only."""
     despam = stages[-1][1]
-    converting = [stage for name, stage in stages if name == "convert"]
-    pages = train_despam.load_pages(dirs, (converting[0] if converting else None, despam),
-                                    with_convert=bool(converting))
+    pages = load_with_templates(dirs, stages, with_templates)
     shipped = despam.model, despam.t["model.min_content_probability"]
     results: dict[Path, list[PageResult]] = {d: [] for d in dirs}
     for k in range(folds):
@@ -183,6 +199,12 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
     for pages_dir, part in results.items():
         print()
         report(f"cross-validated by site, {pages_dir}: ", part, show, False)
+    # Template evidence needs another record of the site in the run.
+    every = sum(results.values(), [])
+    pages_of = Counter(r.site for r in every)
+    print()
+    report("cross-validated by site, pages whose site has another labelled page: ",
+           [r for r in every if pages_of[r.site] >= 2], show, False)
 
 
 def evaluate_titles(path: Path, stages: list, show: int) -> None:
@@ -226,15 +248,19 @@ def main() -> None:
                         help="also report each half of the pages, split by site (meta domain)")
     parser.add_argument("--missed", action="store_true",
                         help="print the noise lines kept and the content lines dropped")
+    parser.add_argument("--no-templates", dest="templates", action="store_false",
+                        help="no template evidence: the pages of a site are not one run")
     args = parser.parse_args()
     stages = eval_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
     if args.cross_validate is not None and args.cross_validate < 2:
         parser.error("--cross-validate needs at least 2 folds")
     if args.cross_validate:
-        cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed)
+        cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed,
+                       args.templates)
     else:
-        evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed)
+        evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed,
+                       args.templates)
     if args.titles:
         evaluate_titles(args.titles, stages, args.show)
     for path in args.articles:

@@ -29,8 +29,9 @@ from .runner import MB, ErrorReport, Stats, run_stream
 from .state import State, StateError, StateLocked
 from .stages import ORDER, Settings, build_stages, named_stages
 from .stages.convert import CONFIGS, ConvertOptions
-from .stages.despam import DespamOptions
+from .stages.despam import DespamOptions, Normaliser
 from .stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
+from .templates import SAMPLE_RECORDS, TemplateCounter, line_keys, site_of
 from .writers import JsonlWriter, NullWriter, OutputClosed, replaceable
 
 # Exit statuses (documented in the README).
@@ -167,6 +168,18 @@ convert_options = _compose(
 )
 
 
+site_field_option = click.option(
+    "--site-field", default="url", show_default=True,
+    help="The field naming a record's site for template lines: its host when it holds a URL, "
+         "else its value.")
+despam_options = _compose(
+    click.option("--templates", type=click.Path(dir_okay=False, exists=True),
+                 help="A table of the lines records of one site share (`zhclean templates`): "
+                      "evidence that a line is the site's template."),
+    site_field_option,
+)
+
+
 def segmenter_option(name: str):
     """`segment --engine`; on `run` it is --segmenter, as --engine picks local or Ray there."""
     return click.option(
@@ -203,7 +216,8 @@ def settings_from(opts: dict) -> Settings:
         convert=ConvertOptions(config=opts.get("convert_config", "auto"),
                                keep_quotes=opts.get("keep_quotes", False),
                                keep_script=opts.get("keep_script", False)),
-        despam=DespamOptions(),
+        despam=DespamOptions(templates=opts.get("templates"),
+                             site_field=opts.get("site_field", "url")),
         segment=SegmentOptions(
             engine=opts.get("segment_engine", "jieba-rs"), mode=opts.get("mode", "accurate"),
             hmm=opts.get("hmm", True), userdicts=tuple(opts.get("userdicts") or ()),
@@ -332,7 +346,9 @@ def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
         settings = settings_from(opts)
         stages = named_stages(stage_names, settings)
         if opts.get("explain"):
-            sys.exit(explain_inputs(files, opts, stages[0][1], only_jsonl=only_jsonl))
+            despammer = stages[0][1]
+            sys.exit(each_record(files, opts, lambda record: explain_record(record, despammer),
+                                 only_jsonl=only_jsonl))
     fields = fields_from(opts)
     started = time.monotonic()
     with exit_statuses():
@@ -563,7 +579,7 @@ def read(paths, **opts):
 
 _stage_command("convert", convert_options,
                "Normalise and convert Traditional text to Simplified (Simplified is left alone).")
-_stage_command("despam", _compose(click.option(
+_stage_command("despam", _compose(despam_options, click.option(
     "--explain", is_flag=True, help="Print each line with its decision, reason and score "
                                     "instead of writing records.")),
     "Drop SEO spam, HTML residue, page chrome and blank lines.")
@@ -576,15 +592,16 @@ EXPLAIN_COLOURS = {None: "green", "spam_title": "red", "html": "magenta",
 @click.argument("paths", nargs=-1, type=INPUT_PATH)
 @read_options
 @input_options
+@despam_options
 @rules_option
 def explain(paths, **opts):
     """Show why despam keeps or drops each line of raw or JSONL input (coloured on a terminal)."""
     execute(paths, ("despam",), dict(opts, explain=True), only_jsonl=False)
 
 
-def explain_inputs(files, opts, despammer, *, only_jsonl: bool) -> int:
-    """Each record's lines as despam decides them: index, decision, score, line, evidence.
-    Returns the exit status: input that could not be read is reported as `run` reports it."""
+def each_record(files, opts, handle, *, only_jsonl: bool) -> int:
+    """handle(record) for every record of the inputs (explain, templates). Returns the exit
+    status: input that could not be read is reported as `run` reports it."""
     status = EXIT_OK
     with ErrorReport() as errors:
         for record in read_inputs(tuple(files), fields_from(opts), only_jsonl=only_jsonl,
@@ -596,13 +613,13 @@ def explain_inputs(files, opts, despammer, *, only_jsonl: bool) -> int:
                 errors(record)
                 status = EXIT_BAD_INPUT
                 continue
-            explain_record(record, despammer)
+            handle(record)
     return status
 
 
 def explain_record(record: dict, despammer) -> None:
     click.secho(f"== {record['source']} {record['id']} {record.get('title', '')}", bold=True)
-    for d in despammer.decide(record["text"].split("\n")):
+    for d in despammer.decide(record["text"].split("\n"), despammer.site(record)):
         label = click.style(f"{d.reason or 'keep':<11}", fg=EXPLAIN_COLOURS.get(d.reason))
         evidence = f"  [{d.evidence}]" if d.evidence else ""
         click.echo(f"{d.index:>5} {label} {d.score:5.2f}  {d.text.strip()[:100]}{evidence}")
@@ -617,6 +634,48 @@ _stage_command("segment", _compose(segmenter_option("--engine"), segment_options
 @read_options
 @input_options
 @convert_options
+@rules_option
+@site_field_option
+@click.option("--sample", type=click.IntRange(min=1), default=SAMPLE_RECORDS, show_default=True,
+              help="Records counted per site: a template shows in the first ones already, and "
+                   "memory stays bounded.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the table here (atomically) instead of stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Print a summary on stderr.")
+def templates(paths, sample, **opts):
+    """Count the lines that records of one site share (menus, notices, footers) into a table
+    for `despam --templates` and `run --templates`. Lines are counted as `run` hands them to
+    despam: converted, then normalised."""
+    _setup_logging(opts.get("quiet"), opts.get("verbose"))
+    with exit_statuses():
+        files = check_inputs(paths, False, Counter(), opts)
+        check_outputs(opts, files, None)
+        convert = build_stages(("convert",), settings_from(opts))[0]
+        normaliser, counter = Normaliser(), TemplateCounter(sample)
+
+        def count(record: dict) -> None:
+            site = site_of(record, opts["site_field"])
+            converted = convert(record)[0]
+            if converted is not None:
+                counter.add(site, line_keys(normaliser.lines(converted["text"].split("\n"))))
+
+        status = each_record(files, opts, count, only_jsonl=False)
+        table = counter.table()
+        with JsonlWriter(opts.get("output")) as out:
+            out.write_bytes(table.to_tsv().encode("utf-8"))
+    log.info("%d records of %d sites counted; %d template lines of %d sites",
+             sum(counter.records.values()), len(counter.records),
+             sum(map(len, table.lines.values())), len(table.lines))
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=INPUT_PATH)
+@read_options
+@input_options
+@convert_options
+@despam_options
 @segmenter_option("--segmenter")
 @segment_options
 @rules_option

@@ -5,7 +5,9 @@
 PAGES_DIR holds raw/NNNN.txt, raw/NNNN.meta.json (its `domain` is the page's site) and
 labels/NNNN.jsonl, as ../shared/data/pages and benchmarks/data/pages do. Each page is read and
 converted as `zhclean run` does, the despam stage computes every line's features and the page's
-words (the shipped rules give their evidence), and three softmax regressions are fitted (numpy,
+words (the shipped rules give their evidence; the pages of one site are taken for the records of
+one run, so a line other pages of its site hold is a template line), and three softmax
+regressions are fitted (numpy,
 full-batch Adam, L2; features seen on fewer than MIN_SITES sites left out):
 stage 0 on each page's words, to the share of each label among its lines; stage 1 on the line
 features; stage 2 on the stage-1 probabilities of each line, its neighbours and the page, and the
@@ -32,6 +34,7 @@ from zhclean.records import Reject
 from zhclean.stages import Settings, build_stages
 from zhclean.stages.despam import model_decides, model_inputs
 from zhclean.stages.despam_model import LABELS, LinearModel, page_word_features
+from zhclean.templates import TemplateCounter, TemplateTable, line_keys
 
 L2 = 1e-3
 STEPS = 800
@@ -52,11 +55,13 @@ class Page:
     by_model: list[bool]  # the lines the model decides at run time (the rest, the rules)
 
 
-def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list[Page]:
-    """The labelled pages with every line's features; converted first as `zhclean run` does
-    (with_convert), or as they are, as `zhclean despam` sees raw text."""
+def load_pages(dirs: list[Path], stages=None, with_convert: bool = True,
+               with_templates: bool = True) -> tuple[list[Page], TemplateTable | None]:
+    """The labelled pages with every line's features, and the template table of their sites
+    (the pages of a site are the records of one run; with_templates); converted first as
+    `zhclean run` does (with_convert), or as they are, as `zhclean despam` sees raw text."""
     convert, despam = stages or build_stages(("convert", "despam"), Settings())
-    pages = []
+    read = []
     for pages_dir in dirs:
         for label_path in sorted((pages_dir / "labels").glob("*.jsonl")):
             raw = pages_dir / "raw" / f"{label_path.stem}.txt"
@@ -69,12 +74,19 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True) -> list
             if len(lines) != len(labels):
                 print(f"{raw}: {len(lines)} lines, {len(labels)} labels; skipped", file=sys.stderr)
                 continue
-            rules, features, words = despam.evidence(lines, despam.normaliser.lines(lines))
-            by_model = [model_decides(rule, f) for rule, f in zip(rules, features)]
-            features = model_inputs(rules, features)
-            pages.append(Page(f"{pages_dir.name}/{raw.stem}", site, features, words, labels,
-                              by_model))
-    return pages
+            normalised = despam.normaliser.lines(lines)
+            read.append((f"{pages_dir.name}/{raw.stem}", site, labels, lines, normalised))
+    counter = TemplateCounter()
+    for _, site, _, _, normalised in read:
+        counter.add(site, line_keys(normalised))
+    templates = counter.table() if with_templates else None
+    pages = []
+    for name, site, labels, lines, normalised in read:
+        counts = templates.counts(site, line_keys(normalised)) if templates else None
+        rules, features, words = despam.evidence(lines, normalised, counts)
+        by_model = [model_decides(rule, f) for rule, f in zip(rules, features)]
+        pages.append(Page(name, site, model_inputs(rules, features), words, labels, by_model))
+    return pages, templates
 
 
 def page_site(raw: Path) -> str:
@@ -217,7 +229,7 @@ def main() -> int:
     parser.add_argument("--keep", type=float, default=0.998,
                         help="share of content lines to keep on held-out sites (threshold)")
     args = parser.parse_args()
-    pages = load_pages(args.pages)
+    pages, _ = load_pages(args.pages)
     model, threshold = train(pages, args.keep)
     sites = len({p.site for p in pages})
     partial = args.output.with_name(args.output.name + ".partial")

@@ -21,8 +21,9 @@ import regex
 from ..records import field_reject, line_reject, record_reject
 from ..rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compile_pattern,
                      parse_number)
-from ..stages.despam_model import (LABELS, LineEvidence, LinearModel, contributions,
+from ..stages.despam_model import (LABELS, LineEvidence, LinearModel, compact, contributions,
                                    page_features, page_words)
+from ..templates import TemplateTable, line_keys, site_of
 
 NAME = "despam"
 # explain names the page's words (stage 0) as evidence from this share of the line's label on.
@@ -93,7 +94,8 @@ _WATERMARK_TOKEN = regex.compile(r"^(?:[a-z0-9][^\w\s]|[^\w\s][a-z0-9])$", regex
 
 @dataclass(frozen=True)
 class DespamOptions:
-    pass
+    templates: str | None = None  # a template table (`zhclean templates`): evidence per site
+    site_field: str = "url"  # the record's field that names its site (templates.site_of)
 
 
 @dataclass(frozen=True)
@@ -157,10 +159,6 @@ class Normaliser:
 
     def line(self, line: str) -> str:
         return self.lines([line])[0]
-
-
-def compact(normalised: str) -> str:
-    return normalised.replace(" ", "")
 
 
 class Lexicon:
@@ -253,6 +251,7 @@ class Despammer:
         self.hints = {kind: PatternSet([p for p in patterns if p.kind == kind])
                       for kind in HINT_KINDS}
         self.model = LinearModel.load(rules)
+        self.templates = TemplateTable.load(options.templates) if options.templates else None
         t = rules.toml("despam.toml")
         self.t = {f"{section}.{key}": value for section, table in t.items()
                   for key, value in table.items()}
@@ -356,14 +355,27 @@ class Despammer:
 
     # ---- a page ----
 
-    def decide(self, lines: list[str]) -> list[Decision]:
-        return self.decide_normalised(lines, self.normaliser.lines(lines))
+    def decide(self, lines: list[str], site: str | None = None) -> list[Decision]:
+        normalised = self.normaliser.lines(lines)
+        return self.decide_normalised(lines, normalised, self.template_counts(site, normalised))
 
-    def decide_normalised(self, lines: list[str], normalised: list[str]) -> list[Decision]:
+    def site(self, record: dict) -> str | None:
+        """The record's site, as the template table knows sites (None without a table)."""
+        return site_of(record, self.options.site_field) if self.templates else None
+
+    def template_counts(self, site: str | None, normalised: list[str]) -> list[int] | None:
+        """For each line, the records of the site that hold it, by the template table (None
+        without a table)."""
+        if self.templates is None:
+            return None
+        return self.templates.counts(site, line_keys(normalised))
+
+    def decide_normalised(self, lines: list[str], normalised: list[str],
+                          templates: list[int] | None = None) -> list[Decision]:
         """The rules decide what they are sure of: blank lines, markup residue, mojibake, spam
         titles by the lexicon, chrome a pattern matched and the zone rules; the model decides
-        the rest (see model_decides)."""
-        rules, measures, page = self._ruled(lines, normalised)
+        the rest (see model_decides). `templates`: template_counts."""
+        rules, measures, page = self._ruled(lines, normalised, templates)
         if sum(rule.reason not in CERTAIN for rule in rules) >= self.t["model.min_lines"]:
             features = model_inputs(rules, self._features(lines, page, measures))
             shares = self.model.page_shares(page_words(page.compact))
@@ -385,11 +397,11 @@ class Despammer:
                     else _timed_out(d.index, d.text, d.score, p.where)
         return decisions
 
-    def evidence(self, lines: list[str], normalised: list[str]
+    def evidence(self, lines: list[str], normalised: list[str], templates: list[int] | None = None
                  ) -> tuple[list[Decision], list[dict[str, float]], frozenset[str]]:
         """The rules' decision for every line, every line's features for the model and the
         page's words."""
-        rules, measures, page = self._ruled(lines, normalised)
+        rules, measures, page = self._ruled(lines, normalised, templates)
         return rules, self._features(lines, page, measures), page_words(page.compact)
 
     def _features(self, lines: list[str], page: Page, measures: list[LineEvidence]
@@ -397,10 +409,10 @@ class Despammer:
         return page_features(lines, page.normalised, page.compact, measures,
                              self.t["head.paragraph_chars"])
 
-    def _ruled(self, lines: list[str], normalised: list[str]
+    def _ruled(self, lines: list[str], normalised: list[str], templates: list[int] | None
                ) -> tuple[list[Decision], list[LineEvidence], Page]:
         """The rules' decision for every line (the zone rules' included), what the rules measured
-        on each, and the page."""
+        on each (with the template counts), and the page."""
         page = Page(normalised, self.t["head.paragraph_chars"])
         hits = self.lexicon.hits_per_line(page.compact)
         ruled = [self._rule_line(line, norm, i, line_hits)
@@ -413,6 +425,8 @@ class Despammer:
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
         measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
+        if templates:
+            measures = [replace(e, template=n) if n else e for e, n in zip(measures, templates)]
         return decisions, measures, page
 
     def _weigh(self, rule: Decision, features: dict[str, float], p: list[float],
@@ -586,7 +600,8 @@ class Despammer:
         # Lines are normalised each on its own (see Normaliser.lines), so the kept ones keep
         # their normalised view for is_spam_text.
         normalised = self.normaliser.lines(lines)
-        decisions = self.decide_normalised(lines, normalised)
+        decisions = self.decide_normalised(lines, normalised,
+                                           self.template_counts(self.site(record), normalised))
         # A rule that timed out says which one in the reject: the file to fix.
         rejects = [line_reject(record, NAME, d.reason, d.index, d.text,
                                **({"error": d.evidence} if d.reason == "rule_timeout" else {}))

@@ -4,7 +4,8 @@ Every line gets named features that hold on any site: its shape (length, script 
 punctuation, `key: value` fields, dates, URLs, phone numbers, rows of short words joined by `|` or
 spaces, the character pairs of a short line), its place relative to the article body (the run of
 sentence-like lines holding the most text), its
-repetition on the page, its neighbours, and the hand-written rules' evidence (lexicon weights,
+repetition on the page and, given a template table, across the records of its site
+(templates.py), its neighbours, and the hand-written rules' evidence (lexicon weights,
 boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
 which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
 the probability of each label. Another reads the page's words, the character pairs of its opening
@@ -59,7 +60,7 @@ PAGE_WORDS_CHARS = 500
 # Features that mean something else above the article, inside it, below it or on a page without
 # one: each is also given crossed with the line's place (e.g. "after*len_le30").
 _BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
-             "date", "time", "short_word_row", "repeated", "bars", "url", "counter")
+             "date", "time", "short_word_row", "repeated", "bars", "url", "counter", "template")
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,16 @@ class LineEvidence:
     pattern_kind: str = ""  # the boilerplate.txt kind that matched, "" when none
     pattern_coverage: float = 0.0  # the share of the line the match covers
     zone: str = ""  # the page-zone rule that marks the line as chrome, "" when none
+    template: int = 0  # the records of the page's site that hold the line (templates.py)
 
 
 def _share(pattern, text: str) -> float:
     return (len(text) - len(pattern.sub("", text))) / len(text) if text else 0.0
 
 
-def shape_features(normalised: str, compact: str, masked: str) -> dict[str, float]:
-    """The line's own shape, on its normalised view (NFKC, Simplified, lower case; `masked` is
-    `compact` with digits masked). Shares and patterns are read from the first SHAPE_CHARS
+def shape_features(normalised: str, compact: str, masked_text: str) -> dict[str, float]:
+    """The line's own shape, on its normalised view (NFKC, Simplified, lower case; `masked_text`
+    is `compact` with digits masked). Shares and patterns are read from the first SHAPE_CHARS
     characters: a long line is a paragraph whatever its tail holds, and the cost of a line stays
     bounded."""
     n = len(compact)
@@ -91,8 +93,8 @@ def shape_features(normalised: str, compact: str, masked: str) -> dict[str, floa
     if n <= WORDS_MAX_CHARS:
         # The words of chrome are much the same on every site (登录, 评论, 返回, 上一篇, read
         # more): the character pairs of a short line, digits masked, each a feature.
-        for k in range(len(masked) - 1):
-            f["w:" + masked[k:k + 2]] = 1.0
+        for k in range(len(masked_text) - 1):
+            f["w:" + masked_text[k:k + 2]] = 1.0
     for limit in (4, 12, 30):
         if n <= limit:
             f[f"len_le{limit}"] = 1.0
@@ -146,6 +148,10 @@ def add_rule_features(f: dict[str, float], e: LineEvidence) -> dict[str, float]:
         f["pattern_chrome" if most else "pattern_part"] = 1.0
     if e.zone:
         f[f"zone_{e.zone}"] = 1.0
+    if e.template >= 2:  # another record of the site holds it: the site's template
+        f["template"] = 1.0
+        if e.template >= 3:
+            f["template_3"] = 1.0
     return f
 
 
@@ -154,16 +160,16 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
     """The features of every line of a page (blank lines get none: they are decided as blank)."""
     count = len(lines)
     shown = [i for i in range(count) if lines[i].strip()]
-    masked = [_DIGITS.sub("0", compact[i]) for i in shown]
+    masks = [masked(compact[i]) for i in shown]
     own, sentence = {}, {}
-    for i, m in zip(shown, masked):
+    for i, m in zip(shown, masks):
         f = add_rule_features(shape_features(normalised[i], compact[i], m), evidence[i])
         if "sentence_end" in f and len(compact[i]) >= paragraph_chars:
             f["paragraph"] = 1.0
         own[i] = f
         sentence[i] = "sentence_end" in f and len(compact[i]) >= paragraph_chars // 3
     start, end = _body(shown, sentence, compact)
-    times = Counter(masked)
+    times = Counter(masks)
     features: list[dict[str, float]] = [{} for _ in range(count)]
     for k, i in enumerate(shown):
         # The page features are added to the line's own: a neighbour reads only own features
@@ -185,7 +191,7 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         f[place] = 1.0
         if start is not None and k == start - 1:
             f["just_above_body"] = 1.0
-        repeated = times[masked[k]]
+        repeated = times[masks[k]]
         if repeated >= 2 and len(compact[i]) >= 2:
             f["repeated"] = 1.0
             if repeated >= 3:
@@ -212,6 +218,17 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
                     f[f"{place}*{name}"] = 1.0
         features[i] = f
     return features
+
+
+def compact(normalised: str) -> str:
+    """A normalised line without its spaces."""
+    return normalised.replace(" ", "")
+
+
+def masked(text: str) -> str:
+    """A line's compact view with its digits masked: copies that differ in a date or a count
+    are one line."""
+    return _DIGITS.sub("0", text)
 
 
 def page_words(compact: list[str]) -> frozenset[str]:
