@@ -1,5 +1,6 @@
 from zhclean.stages.normalize import (collapse_spaces, decode_entities, halfwidth_alnum, nfc,
-                                       normalize, remove_invisible, remove_pinyin)
+                                       normalize, remove_invisible, remove_pinyin,
+                                       repair_mojibake)
 
 # Excerpts of real scraped pages (a Taiwan tech blog with pinyin pasted after the characters).
 PINYIN_PAGE = "golang標(biāo)準(zhǔn)庫(kù) net/http實(shí)現(xiàn)原理"
@@ -74,3 +75,33 @@ def test_clean_text_is_returned_unchanged():
     text = "王丙乾提出巩固和发展环境与资源保护工作新局面"
     assert normalize(text, applied) is text
     assert applied == set()
+
+
+# Mojibake: the UTF-8 bytes of 正因为完全依赖于游戏 read as GBK, and its GBK bytes read as Latin-1.
+UTF8_AS_GBK = "姝ｅ洜涓哄畬鍏ㄤ緷璧栦簬娓告垙"
+GBK_AS_LATIN1 = "ÕýÒòÎªÍêÈ«ÒÀÀµÓÚÓÎÏ·"
+
+
+def test_mojibake_is_repaired_where_its_bytes_are_recovered_exactly():
+    assert repair_mojibake(UTF8_AS_GBK) == "正因为完全依赖于游戏"
+    assert repair_mojibake(GBK_AS_LATIN1) == "正因为完全依赖于游戏"
+    # A fragment inside a paragraph, one line of several; 0x80 as Windows reads it (涓€ is 一)
+    text = f"他说：“{UTF8_AS_GBK}。”\n第二行\n浣滆€咃綔璧靛仴"
+    assert repair_mojibake(text) == "他说：“正因为完全依赖于游戏。”\n第二行\n作者｜赵健"
+    applied = set()
+    assert normalize(GBK_AS_LATIN1, applied) == "正因为完全依赖于游戏" and applied == {"mojibake"}
+
+
+def test_a_line_whose_bytes_were_partly_lost_is_left_for_despam_to_drop():
+    # A page's own misreading (benchmarks/data/pages 6013): bytes of 基础软件 and 数据 are gone,
+    # so half the line could be repaired and half could not; it stays whole mojibake.
+    line = "浣滀负涓夊ぇ鍩虹杞欢涔嬩竴锛屽浗浜ф暟鎹簱涓€鐩存槸澶囧彈鍏虫敞鐨勯鍩熴€"
+    assert repair_mojibake(line) == line
+
+
+def test_text_that_only_looks_like_mojibake_stays():
+    # Traditional text with characters from the GBK rows UTF-8 lead bytes fall in (錄), German
+    # letters, marks repeated for a censored name, a separator of middle dots, French.
+    for text in ("紀錄片與錄音", "ÄÖÜß", "××××公司", "····", "Café Élysée", "……——",
+                 "因?yàn)樗?Unicode"):
+        assert repair_mojibake(text) == text

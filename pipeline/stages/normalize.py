@@ -4,6 +4,9 @@ Every step keeps the line structure ("\\n" is never added or removed). normalize
 this order after one scan for the characters that trigger them, so clean text pays about two
 scans (that one and the NFC check):
 
+    mojibake   Han text whose bytes were decoded with the wrong codec, where they can be recovered
+               exactly: UTF-8 read as GBK (姝ｅ洜涓哄畬 -> 正因为完), GBK read as Latin-1
+               (ÕýÒòÎª -> 正因为); what cannot be recovered is despam's `mojibake`
     entities   HTML entities decoded (&amp; &nbsp; &#21644;), only the well-formed ones with ";"
     nfc        Unicode NFC (also maps CJK compatibility ideographs to the unified ones)
     invisible  zero-width and control characters removed; "\\r" at line ends removed
@@ -13,6 +16,7 @@ scans (that one and the NFC check):
 """
 from __future__ import annotations
 
+import codecs
 import html
 import re
 import unicodedata
@@ -51,6 +55,86 @@ _PINYIN = re.compile(
     re.IGNORECASE)
 
 
+# UTF-8 read as GBK: a Han character's UTF-8 bytes begin with a byte from E4 to E9 and one from 80
+# to BF, which GBK reads as one of these characters; a run starting with one whose GBK bytes are
+# valid UTF-8 (strictly: no byte lost or guessed) gives the text back.
+_MISREAD_UTF8_STARTS = "".join(
+    ch for a in range(0xE4, 0xEA) for b in range(0x80, 0xC0)
+    for ch in [bytes([a, b]).decode("gbk", errors="ignore")] if ch)
+_MISREAD_UTF8_START = re.compile(f"[{_MISREAD_UTF8_STARTS}]")
+# GBK read as Latin-1: runs of Latin-1 characters (C1 controls too, before they are removed as
+# invisible), which real text never has four of in a row.
+_MISREAD_GBK = re.compile(r"[\x80-\xff]{4,}")
+_LATIN1_PAIR = re.compile(r"[\x80-\xff]{2,}")
+# A recovery is taken only as Han text (and CJK punctuation) of this many characters at least:
+# fewer come out of other bytes by chance too often.
+MISREAD_MIN_CHARS = 3
+_RECOVERED = re.compile(f"[{HAN}\u3000-\u303f\uff00-\uffef]{{{MISREAD_MIN_CHARS},}}")
+
+
+def repair_mojibake(text: str) -> str:
+    if not (_MISREAD_UTF8_START.search(text) or _MISREAD_GBK.search(text)):
+        return text
+    return "\n".join(map(_repair_line, text.split("\n")))
+
+
+def _repair_line(line: str) -> str:
+    """The line repaired whole, or left as it is: where bytes were lost somewhere in it, what is
+    left unrepaired is still mojibake, which despam drops with the line (a line half repaired
+    would pass for text)."""
+    repaired = _repair_misread_utf8(line) if _MISREAD_UTF8_START.search(line) else line
+    if _MISREAD_GBK.search(repaired):
+        repaired = _MISREAD_GBK.sub(_gbk_of_latin1, repaired)
+    if repaired == line or _MISREAD_UTF8_START.search(repaired) or _LATIN1_PAIR.search(repaired):
+        return line
+    return repaired
+
+
+def _repair_misread_utf8(text: str) -> str:
+    parts, done = [], 0
+    for start in (m.start() for m in _MISREAD_UTF8_START.finditer(text)):
+        if start < done:
+            continue
+        end, recovered = _utf8_run(text, start)
+        if recovered:
+            parts += [text[done:start], recovered]
+            done = end
+    return "".join(parts) + text[done:] if parts else text
+
+
+def _utf8_run(text: str, start: int) -> tuple[int, str]:
+    """The longest run of text from `start` whose GBK bytes are whole UTF-8 characters: (its end,
+    the text they spell), or (start, "") when that is no Han text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces: list[str] = []
+    end, recovered = start, ""
+    for j in range(start, len(text)):
+        try:
+            data = b"\x80" if text[j] == "€" else text[j].encode("gbk")  # as Windows reads 80
+            # A UTF-8 character is bytes from 80 up: GBK reads them in twos, and a lone 80 as €.
+            if data[0] < 0x80:
+                break
+            pieces.append(decoder.decode(data))
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            break
+        if not decoder.getstate()[0]:  # no character left half read
+            end, recovered = j + 1, "".join(pieces)
+    return (end, recovered) if _RECOVERED.fullmatch(recovered) else (start, "")
+
+
+def _gbk_of_latin1(match: re.Match) -> str:
+    # Marks repeated (····, ×××× for a censored name) are no text: GBK text read as Latin-1 has
+    # letters (its lead bytes from C0 up) and few repeats.
+    run = match[0]
+    if len(set(run)) < 3 or not any(ch.isalpha() for ch in run):
+        return run
+    try:
+        recovered = run.encode("latin-1").decode("gbk")
+    except UnicodeDecodeError:
+        return run
+    return recovered if _RECOVERED.fullmatch(recovered) else run
+
+
 def decode_entities(text: str) -> str:
     if "&" not in text:
         return text
@@ -86,13 +170,14 @@ def remove_pinyin(text: str) -> str:
 
 
 # The characters that can make a step (all but nfc) change anything; spaces also runs for "  ".
-_TRIGGERED_BY = {"entities": set("&"), "invisible": set(_INVISIBLE_TRIGGERS),
+_TRIGGERED_BY = {"mojibake": set(_MISREAD_UTF8_STARTS) | set(map(chr, range(0x80, 0x100))),
+                 "entities": set("&"), "invisible": set(_INVISIBLE_TRIGGERS),
                  "width": set(_FULLWIDTH_ALNUM_CHARS), "spaces": set("\t\u00a0"),
                  "pinyin": set(_TONES)}
 _TRIGGER = re.compile(f"[{re.escape(''.join(sorted(set().union(*_TRIGGERED_BY.values()))))}]")
 _WIDTH = _TRIGGERED_BY["width"]
 
-STEPS = (("entities", decode_entities), ("nfc", nfc), ("invisible", remove_invisible),
+STEPS = (("mojibake", repair_mojibake), ("entities", decode_entities), ("nfc", nfc), ("invisible", remove_invisible),
          ("width", halfwidth_alnum), ("spaces", collapse_spaces), ("pinyin", remove_pinyin))
 
 
