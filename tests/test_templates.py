@@ -161,3 +161,15 @@ def test_a_bad_line_is_reported_and_the_rest_is_counted(zhclean, tmp_path, site_
     assert result.exit_code == 1
     assert f"{site_pages}:3: malformed json" in result.stderr
     assert "jiangcheng-news.cn\t4\t4\t编辑推荐" in table.read_text(encoding="utf-8")
+
+
+def test_the_python_api_reads_the_table_as_the_command_line_does(zhclean, tmp_path, site_pages):
+    import zhclean as api
+
+    table = tmp_path / "templates.tsv"
+    zhclean("templates", site_pages, "-o", table)
+    cleaner = api.Cleaner(despam=api.DespamOptions(templates=str(table)))
+    for record in read_jsonl(site_pages):
+        dropped = {r["text"] for r in cleaner(record).rejects}
+        assert TEMPLATE_ONLY <= dropped
+        assert not TEMPLATE_ONLY & {r["text"] for r in api.Cleaner()(record).rejects}

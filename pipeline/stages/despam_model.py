@@ -374,8 +374,8 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
     """Stage 2's input: a line's stage-1 probabilities, its shown neighbours', the mean over
     the three shown lines either side and the mean over the page; and the shares of each label
     stage 0 expects from the page's words (None: no stage 0), with steps of its spam share
-    (WORDS_SPAM_STEPS). Means by math.fsum, exact: the
-    built-in sum of floats rounds differently from Python 3.12 on."""
+    (WORDS_SPAM_STEPS). Means by math.fsum, exact: the built-in sum of floats rounds differently
+    from Python 3.12 on."""
     probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
     shown = [i for i, p in enumerate(first) if p is not None]
