@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .rules import RuleError, read_table
@@ -48,6 +49,14 @@ def line_keys(normalised: list[str]) -> list[str | None]:
     return [masked(line) if 2 <= len(line) <= TEMPLATE_MAX_CHARS else None for line in compacts]
 
 
+@dataclass(frozen=True)
+class SiteLines:
+    """What the table knows of one record's lines: how many records of its site hold each line
+    (0: none known), of how many records of the site counted."""
+    held: list[int]
+    records: int
+
+
 class TemplateTable:
     """How many records of each site hold each line."""
 
@@ -55,12 +64,12 @@ class TemplateTable:
         self.records = records  # site -> records counted
         self.lines = lines  # site -> line key -> records holding it
 
-    def counts(self, site: str | None, keys: list[str | None]) -> list[int]:
-        """For each line, the records of the site that hold it (0: none known)."""
+    def lines_of(self, site: str | None, keys: list[str | None]) -> SiteLines:
+        """The lines of a record of the site, by their keys (line_keys)."""
         held = self.lines.get(site) if site else None
         if not held:
-            return [0] * len(keys)
-        return [held.get(key, 0) if key else 0 for key in keys]
+            return SiteLines([0] * len(keys), self.records.get(site, 0) if site else 0)
+        return SiteLines([held.get(key, 0) if key else 0 for key in keys], self.records[site])
 
     def to_tsv(self) -> str:
         rows = ["# Template lines: site <TAB> records holding the line <TAB> records of the site "

@@ -23,7 +23,7 @@ from ..rules import (PATTERN_TIMEOUT_SECONDS, RuleError, RuleLine, Rules, compil
                      parse_number)
 from ..stages.despam_model import (LABELS, LineEvidence, LinearModel, compact, contributions,
                                    page_features, page_words)
-from ..templates import TemplateTable, line_keys, site_of
+from ..templates import SiteLines, TemplateTable, line_keys, site_of
 
 NAME = "despam"
 # explain names the page's words (stage 0) as evidence from this share of the line's label on.
@@ -357,24 +357,23 @@ class Despammer:
 
     def decide(self, lines: list[str], site: str | None = None) -> list[Decision]:
         normalised = self.normaliser.lines(lines)
-        return self.decide_normalised(lines, normalised, self.template_counts(site, normalised))
+        return self.decide_normalised(lines, normalised, self.site_lines(site, normalised))
 
     def site(self, record: dict) -> str | None:
         """The record's site, as the template table knows sites (None without a table)."""
         return site_of(record, self.options.site_field) if self.templates else None
 
-    def template_counts(self, site: str | None, normalised: list[str]) -> list[int] | None:
-        """For each line, the records of the site that hold it, by the template table (None
-        without a table)."""
+    def site_lines(self, site: str | None, normalised: list[str]) -> SiteLines | None:
+        """What the template table knows of the lines (None without a table)."""
         if self.templates is None:
             return None
-        return self.templates.counts(site, line_keys(normalised))
+        return self.templates.lines_of(site, line_keys(normalised))
 
     def decide_normalised(self, lines: list[str], normalised: list[str],
-                          templates: list[int] | None = None) -> list[Decision]:
+                          templates: SiteLines | None = None) -> list[Decision]:
         """The rules decide what they are sure of: blank lines, markup residue, mojibake, spam
         titles by the lexicon, chrome a pattern matched and the zone rules; the model decides
-        the rest (see model_decides). `templates`: template_counts."""
+        the rest (see model_decides). `templates`: site_lines."""
         rules, measures, page = self._ruled(lines, normalised, templates)
         if sum(rule.reason not in CERTAIN for rule in rules) >= self.t["model.min_lines"]:
             features = model_inputs(rules, self._features(lines, page, measures))
@@ -397,7 +396,7 @@ class Despammer:
                     else _timed_out(d.index, d.text, d.score, p.where)
         return decisions
 
-    def evidence(self, lines: list[str], normalised: list[str], templates: list[int] | None = None
+    def evidence(self, lines: list[str], normalised: list[str], templates: SiteLines | None = None
                  ) -> tuple[list[Decision], list[dict[str, float]], frozenset[str]]:
         """The rules' decision for every line, every line's features for the model and the
         page's words."""
@@ -409,10 +408,10 @@ class Despammer:
         return page_features(lines, page.normalised, page.compact, measures,
                              self.t["head.paragraph_chars"])
 
-    def _ruled(self, lines: list[str], normalised: list[str], templates: list[int] | None
+    def _ruled(self, lines: list[str], normalised: list[str], templates: SiteLines | None
                ) -> tuple[list[Decision], list[LineEvidence], Page]:
         """The rules' decision for every line (the zone rules' included), what the rules measured
-        on each (with the template counts), and the page."""
+        on each (with the records of its site holding it), and the page."""
         page = Page(normalised, self.t["head.paragraph_chars"])
         hits = self.lexicon.hits_per_line(page.compact)
         ruled = [self._rule_line(line, norm, i, line_hits)
@@ -424,9 +423,12 @@ class Despammer:
         self._near_chrome(decisions, page)
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
+        if templates:
+            self._template_lines(decisions, templates)
         measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
         if templates:
-            measures = [replace(e, template=n) if n else e for e, n in zip(measures, templates)]
+            measures = [replace(e, template=n) if n else e
+                        for e, n in zip(measures, templates.held)]
         return decisions, measures, page
 
     def _weigh(self, rule: Decision, features: dict[str, float], p: list[float],
@@ -482,6 +484,16 @@ class Despammer:
             after = [page.counted(j) for j in below]
             if any("".join(after[m:]).startswith(teaser) for m in range(len(after))):
                 decisions[i] = _zone(decisions[i], "repeats the opening of the article", "teaser")
+
+    def _template_lines(self, decisions: list[Decision], templates: SiteLines) -> None:
+        """A line that most records of its site hold is the site's template, as CCNet drops the
+        paragraphs repeated across a shard; fewer records holding it are the model's evidence."""
+        at_least = max(self.t["template.min_records"],
+                       self.t["template.min_share"] * templates.records)
+        for d, held in zip(decisions, templates.held):
+            if d.reason is None and held >= at_least:
+                decisions[d.index] = _zone(d, f"the site's template: {held} of its "
+                                              f"{templates.records} records hold it", "template")
 
     def _repeats(self, decisions: list[Decision], page: Page) -> None:
         """The page's title shown three times or more (in widgets, share boxes): every showing
@@ -601,7 +613,7 @@ class Despammer:
         # their normalised view for is_spam_text.
         normalised = self.normaliser.lines(lines)
         decisions = self.decide_normalised(lines, normalised,
-                                           self.template_counts(self.site(record), normalised))
+                                           self.site_lines(self.site(record), normalised))
         # A rule that timed out says which one in the reject: the file to fix.
         rejects = [line_reject(record, NAME, d.reason, d.index, d.text,
                                **({"error": d.evidence} if d.reason == "rule_timeout" else {}))
