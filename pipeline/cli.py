@@ -31,7 +31,7 @@ from .stages import ORDER, Settings, build_stages, named_stages
 from .stages.convert import CONFIGS, ConvertOptions
 from .stages.despam import DespamOptions, Normaliser
 from .stages.segment import ENGINES, FORMATS, MODES, OptionsError, SegmentOptions
-from .templates import SAMPLE_RECORDS, TemplateCounter, line_keys, site_of
+from .templates import SAMPLE_RECORDS, TemplateCounter, site_of
 from .writers import JsonlWriter, NullWriter, OutputClosed, replaceable
 
 # Exit statuses (documented in the README).
@@ -658,7 +658,7 @@ def templates(paths, sample, **opts):
             site = site_of(record, opts["site_field"])
             converted = convert(record)[0]
             if converted is not None:
-                counter.add(site, line_keys(normaliser.lines(converted["text"].split("\n"))))
+                counter.add(site, normaliser.lines(converted["text"].split("\n")))
 
         status = each_record(files, opts, count, only_jsonl=False)
         table = counter.table()

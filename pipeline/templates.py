@@ -97,18 +97,27 @@ class TemplateTable:
 
 
 class TemplateCounter:
-    """Counts the lines of records, a site at a time, into a TemplateTable."""
+    """Counts the lines of records, a site at a time, into a TemplateTable. A copy of a record
+    already counted (the same lines) is not counted again: the lines of an article a site
+    publishes twice are not its template."""
 
     def __init__(self, sample: int = SAMPLE_RECORDS):
         self.sample = sample
         self.records: Counter = Counter()
         self.lines: dict[str, Counter] = {}
+        self._seen: set[tuple[str, int]] = set()  # (site, hash of the record's keys)
 
-    def add(self, site: str | None, keys: list[str | None]) -> None:
+    def add(self, site: str | None, normalised: list[str]) -> None:
+        """A record of the site, by its normalised lines (despam's Normaliser)."""
         if site is None or self.records[site] >= self.sample:
             return
+        copy = (site, hash("\n".join(normalised)))
+        if copy in self._seen:
+            return
+        self._seen.add(copy)
         self.records[site] += 1
-        self.lines.setdefault(site, Counter()).update({key for key in keys if key})
+        self.lines.setdefault(site, Counter()).update(
+            {key for key in line_keys(normalised) if key})
 
     def table(self) -> TemplateTable:
         lines = {site: {key: n for key, n in counts.items() if n >= MIN_RECORDS}

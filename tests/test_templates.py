@@ -38,7 +38,7 @@ def test_lines_are_known_by_their_normalised_view_with_digits_masked():
 def test_the_table_holds_lines_shared_by_enough_records_of_one_site():
     counter = TemplateCounter(sample=3)
     for n in range(4):  # the fourth record is past the sample: not counted
-        counter.add("a.cn", ["首页", f"文章{'甲乙丙丁'[n]}", "分享到:" if n < 2 else None])
+        counter.add("a.cn", ["首页", f"文章{'甲乙丙丁'[n]}", "分享到:" if n < 2 else ""])
     counter.add("b.cn", ["首页"])
     counter.add(None, ["首页"])  # no site: nothing to count it under
     table = counter.table()
@@ -49,10 +49,19 @@ def test_the_table_holds_lines_shared_by_enough_records_of_one_site():
     assert table.lines_of(None, ["首页"]) == SiteLines([0], 0)
 
 
+def test_a_copy_of_a_record_counts_once():
+    # An article a site publishes twice (or a crawl fetched twice) is not the site's template.
+    counter = TemplateCounter()
+    for lines in (["首页", "北京今天有雨。"], ["首页", "北京今天有雨。"], ["首页", "上海今天晴。"]):
+        counter.add("a.cn", lines)
+    assert counter.table().records == {"a.cn": 2}
+    assert counter.table().lines == {"a.cn": {"首页": 2}}
+
+
 def test_the_table_is_written_and_read_back(tmp_path):
     counter = TemplateCounter()
-    for _ in range(3):
-        counter.add("a.cn", ["首页", "版权所有©0"])
+    for n in range(3):
+        counter.add("a.cn", ["首页", f"第{'一二三'[n]}篇", "版权所有© 2024"])
     path = tmp_path / "templates.tsv"
     path.write_text(counter.table().to_tsv(), encoding="utf-8")
     assert path.read_text(encoding="utf-8").splitlines()[2:] == ["a.cn\t3\t3\t版权所有©0",

@@ -81,7 +81,7 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True,
             read.append((f"{pages_dir.name}/{raw.stem}", site, labels, lines, normalised))
     counter = TemplateCounter()
     for _, site, _, _, normalised in read:
-        counter.add(site, line_keys(normalised))
+        counter.add(site, normalised)
     templates = counter.table() if with_templates else None
     pages = []
     for name, site, labels, lines, normalised in read:

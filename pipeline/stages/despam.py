@@ -424,7 +424,7 @@ class Despammer:
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
         if templates:
-            self._template_lines(decisions, templates)
+            self._template_lines(decisions, templates, page)
         measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
         if templates:
             measures = [replace(e, template=n) if n else e
@@ -485,13 +485,16 @@ class Despammer:
             if any("".join(after[m:]).startswith(teaser) for m in range(len(after))):
                 decisions[i] = _zone(decisions[i], "repeats the opening of the article", "teaser")
 
-    def _template_lines(self, decisions: list[Decision], templates: SiteLines) -> None:
+    def _template_lines(self, decisions: list[Decision], templates: SiteLines,
+                        page: Page) -> None:
         """A line that most records of its site hold is the site's template, as CCNet drops the
-        paragraphs repeated across a shard; fewer records holding it are the model's evidence."""
+        paragraphs repeated across a shard. A sentence is left to the model, as is a line fewer
+        records hold: an article's own sentences recur where the site printed it again."""
         at_least = max(self.t["template.min_records"],
                        self.t["template.min_share"] * templates.records)
         for d, held in zip(decisions, templates.held):
-            if d.reason is None and held >= at_least:
+            if d.reason is None and held >= at_least and \
+                    not _SENTENCE_END.search(page.normalised[d.index]):
                 decisions[d.index] = _zone(d, f"the site's template: {held} of its "
                                               f"{templates.records} records hold it", "template")
 
