@@ -316,3 +316,17 @@ def test_a_person_at_a_terminal_sees_progress_and_the_outcome_and_a_pipe_sees_ne
     assert piped.returncode == 1
     assert piped.stderr.decode() == f"zhclean: {bad}:1: malformed json: " \
         "Expecting value at column 10\n"
+
+
+def test_a_short_game_article_in_a_hijacked_frame_keeps_every_line(zhclean):
+    # samples/hijacked_page.html: five lines about a video game (玩家, 平台, 游戏: a doorway page's
+    # words too) between a spam header and a link farm; a model that let the page's words decide
+    # every line once dropped it whole.
+    result = zhclean("run", SAMPLES / "hijacked_page.html")
+    assert result.exit_code == 0, result.stderr
+    [record] = result.records
+    text = record["text"]
+    for line in ("《勇者斗恶龙》的史莱姆", "史莱姆是由鸟山明为《勇者斗恶龙》设计的", "玩家将会和随机遇到的敌人作战",
+                 "四百万日本人可能错了"):
+        assert line in text
+    assert "免费" not in text and "431 0 0" not in text

@@ -512,19 +512,6 @@ def test_a_gambling_guide_goes_whole_though_its_steps_read_as_instructions(stage
     assert "the page's words read as spam_title" in decisions[3].evidence
 
 
-def test_stage_two_reads_the_page_spam_share_in_steps():
-    first = [[0.9, 0.05, 0.0, 0.05], None, [0.8, 0.1, 0.0, 0.1]]
-    steps = {f"words_spam_title_ge{step:g}" for step in despam_model.WORDS_SPAM_STEPS}
-    for share, expected in ((0.05, set()), (0.25, {"words_spam_title_ge0.1",
-                                                    "words_spam_title_ge0.2"}), (0.9, steps)):
-        rows = despam_model.smoothing_features(first, [1 - share, share, 0.0, 0.0])
-        assert rows[1] == {}  # a line without features (a blank one) gets none
-        for row in (rows[0], rows[2]):
-            assert steps & set(row) == expected
-            assert row["words_spam_title"] == share
-    assert not steps & set(despam_model.smoothing_features(first, None)[0])  # no stage 0
-
-
 @pytest.mark.parametrize("article", [GAMING_NEWS, GAME_NEWS], ids=["gaming", "games"])
 def test_news_in_the_doorway_pages_words_keeps_its_article(stage, article):
     assert reasons(stage, article) == [None] * len(article)

@@ -36,10 +36,7 @@ from zhclean.stages.despam import model_decides, model_inputs
 from zhclean.stages.despam_model import LABELS, LinearModel, page_word_features
 from zhclean.templates import TemplateCounter, TemplateTable, line_keys
 
-# The line model's L2: by-site cross-validation removed the most chrome for as much content kept
-# from 6e-3 to 1.5e-2 (1e-3, 3e-3 and 3e-2 less): the character pairs of short lines are many and
-# each is seen on few sites.
-L2 = 1e-2
+L2 = 1e-3
 STEPS = 800
 # Stage 0 has a row per page, not per line: few rows and many words, which it needs all of.
 PAGE_L2 = 1e-5

@@ -373,9 +373,8 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
                        ) -> list[dict[str, float]]:
     """Stage 2's input: a line's stage-1 probabilities, its shown neighbours', the mean over
     the three shown lines either side and the mean over the page; and the shares of each label
-    stage 0 expects from the page's words (None: no stage 0), with steps of its spam share
-    (WORDS_SPAM_STEPS). Means by math.fsum, exact: the built-in sum of floats rounds differently
-    from Python 3.12 on."""
+    stage 0 expects from the page's words (None: no stage 0). Means by math.fsum, exact: the
+    built-in sum of floats rounds differently from Python 3.12 on."""
     probs = [p for p in first if p is not None]
     out: list[dict[str, float]] = [{} for _ in first]
     shown = [i for i, p in enumerate(first) if p is not None]
@@ -383,7 +382,6 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
     # The page as a whole: a doorway page is spam from top to bottom.
     page = [math.fsum(p[c] for p in probs) / len(probs) for c in range(len(LABELS))] \
         if probs else []
-    spam_steps = {key: 1.0 for step, key in _SPAM_STEP_KEYS if shares and shares[1] >= step}
     for k, i in enumerate(shown):
         f = {"bias": 1.0}
         own = probs[k]
@@ -402,17 +400,8 @@ def smoothing_features(first: list[list[float] | None], shares: list[float] | No
                 f[next_key] = after[c]
             if window:
                 f[around_key] = math.fsum(p[c] for p in window) / len(window)
-        f.update(spam_steps)
         out[i] = f
     return out
-
-
-# Stage 0 ranks doorway pages above news pages on sites it never saw (by-site AUC 0.99), but
-# the shares it gives them there are shrunk towards the mean (0.3 where the page is all spam).
-# A weight on the share alone cannot read 0.3 as "this page is spam"; a step at each of these
-# lets stage 2 learn where the page's words start to outweigh a line that reads like news.
-WORDS_SPAM_STEPS = (0.1, 0.2, 0.3, 0.5)
-_SPAM_STEP_KEYS = [(step, f"words_spam_title_ge{step:g}") for step in WORDS_SPAM_STEPS]
 
 
 _SMOOTHING_KEYS = [(f"own_{label}", f"prev_{label}", f"next_{label}", f"around_{label}",
