@@ -73,14 +73,17 @@ def _compose(*decorators):
     return apply
 
 
+verbosity_options = _compose(
+    click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
+    click.option("-v", "--verbose", is_flag=True, help="Print a summary on stderr."),
+)
 output_options = _compose(
     click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
                  help="Write records here (atomically) instead of stdout."),
     click.option("--rejects", type=click.Path(dir_okay=False),
                  help="Write every dropped line and record here, with its reason. "
                       "Default with -o OUT: OUT's name with .rejects.jsonl."),
-    click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr."),
-    click.option("-v", "--verbose", is_flag=True, help="Print a summary on stderr."),
+    verbosity_options,
     click.option("--stats", "stats_path", type=click.Path(dir_okay=False),
                  help="Write a JSON summary here: records in and out, rejects by stage and "
                       "reason, inputs, bytes, seconds, MB/s."),
@@ -641,8 +644,7 @@ _stage_command("segment", _compose(segmenter_option("--engine"), segment_options
                    "memory stays bounded.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the table here (atomically) instead of stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.option("-v", "--verbose", is_flag=True, help="Print a summary on stderr.")
+@verbosity_options
 def templates(paths, sample, **opts):
     """Count the lines that records of one site share (menus, notices, footers) into a table
     for `despam --templates` and `run --templates`. Lines are counted as `run` hands them to

@@ -105,7 +105,7 @@ class TemplateCounter:
         self.sample = sample
         self.records: Counter = Counter()
         self.lines: dict[str, Counter] = {}
-        self._seen: set[tuple[str, int]] = set()  # (site, hash of the record's keys)
+        self._seen: set[tuple[str, int]] = set()  # (site, hash of a record's lines) counted
 
     def add(self, site: str | None, normalised: list[str]) -> None:
         """A record of the site, by its normalised lines (despam's Normaliser)."""

@@ -7,8 +7,8 @@ labels/NNNN.jsonl, as ../shared/data/pages and benchmarks/data/pages do. Each pa
 converted as `zhclean run` does, the despam stage computes every line's features and the page's
 words (the shipped rules give their evidence; the pages of one site are taken for the records of
 one run, so a line other pages of its site hold is a template line), and three softmax
-regressions are fitted (numpy,
-full-batch Adam, L2; features seen on fewer than MIN_SITES sites left out):
+regressions are fitted (numpy, full-batch Adam, L2; features seen on fewer than MIN_SITES sites
+left out):
 stage 0 on each page's words, to the share of each label among its lines; stage 1 on the line
 features; stage 2 on the stage-1 probabilities of each line, its neighbours and the page, and the
 stage-0 shares of its page, all taken from models that did not see the line's site (grouped
@@ -76,10 +76,12 @@ def load_pages(dirs: list[Path], stages=None, with_convert: bool = True,
                 continue
             normalised = despam.normaliser.lines(lines)
             read.append((f"{pages_dir.name}/{raw.stem}", site, labels, lines, normalised))
-    counter = TemplateCounter()
-    for _, site, _, _, normalised in read:
-        counter.add(site, normalised)
-    templates = counter.table() if with_templates else None
+    templates = None
+    if with_templates:
+        counter = TemplateCounter()
+        for _, site, _, _, normalised in read:
+            counter.add(site, normalised)
+        templates = counter.table()
     pages = []
     for name, site, labels, lines, normalised in read:
         site_lines = templates.lines_of(site, line_keys(normalised)) if templates else None

@@ -423,12 +423,11 @@ class Despammer:
         self._near_chrome(decisions, page)
         self._tail_zone(decisions, page)
         self._repeats(decisions, page)
-        if templates:
+        if templates is not None:
             self._template_lines(decisions, templates, page)
-        measures = [replace(e, zone=d.zone) if d.zone else e for d, (_, e) in zip(decisions, ruled)]
-        if templates:
-            measures = [replace(e, template=n) if n else e
-                        for e, n in zip(measures, templates.held)]
+        held = templates.held if templates is not None else [0] * len(lines)
+        measures = [replace(e, zone=d.zone, template=n) if d.zone or n else e
+                    for d, (_, e), n in zip(decisions, ruled, held)]
         return decisions, measures, page
 
     def _weigh(self, rule: Decision, features: dict[str, float], p: list[float],

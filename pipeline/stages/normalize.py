@@ -82,9 +82,7 @@ def _repair_line(line: str) -> str:
     """The line repaired whole, or left as it is: where bytes were lost somewhere in it, what is
     left unrepaired is still mojibake, which despam drops with the line (a line half repaired
     would pass for text)."""
-    repaired = _repair_misread_utf8(line) if _MISREAD_UTF8_START.search(line) else line
-    if _MISREAD_GBK.search(repaired):
-        repaired = _MISREAD_GBK.sub(_gbk_of_latin1, repaired)
+    repaired = _MISREAD_GBK.sub(_gbk_of_latin1, _repair_misread_utf8(line))
     if repaired == line or _MISREAD_UTF8_START.search(repaired) or _LATIN1_PAIR.search(repaired):
         return line
     return repaired
@@ -110,8 +108,9 @@ def _utf8_run(text: str, start: int) -> tuple[int, str]:
     end, recovered = start, ""
     for j in range(start, len(text)):
         try:
-            data = b"\x80" if text[j] == "€" else text[j].encode("gbk")  # as Windows reads 80
-            # A UTF-8 character is bytes from 80 up: GBK reads them in twos, and a lone 80 as €.
+            # A UTF-8 character is bytes from 80 up: GBK reads them in twos, and Windows a lone
+            # 80 as €.
+            data = b"\x80" if text[j] == "€" else text[j].encode("gbk")
             if data[0] < 0x80:
                 break
             pieces.append(decoder.decode(data))
@@ -177,8 +176,9 @@ _TRIGGERED_BY = {"mojibake": set(_MISREAD_UTF8_STARTS) | set(map(chr, range(0x80
 _TRIGGER = re.compile(f"[{re.escape(''.join(sorted(set().union(*_TRIGGERED_BY.values()))))}]")
 _WIDTH = _TRIGGERED_BY["width"]
 
-STEPS = (("mojibake", repair_mojibake), ("entities", decode_entities), ("nfc", nfc), ("invisible", remove_invisible),
-         ("width", halfwidth_alnum), ("spaces", collapse_spaces), ("pinyin", remove_pinyin))
+STEPS = (("mojibake", repair_mojibake), ("entities", decode_entities), ("nfc", nfc),
+         ("invisible", remove_invisible), ("width", halfwidth_alnum), ("spaces", collapse_spaces),
+         ("pinyin", remove_pinyin))
 
 
 def normalize(text: str, applied: set[str]) -> str:
