@@ -1,3 +1,5 @@
+import pytest
+
 from zhclean.stages.normalize import (collapse_spaces, decode_entities, halfwidth_alnum, nfc,
                                        normalize, remove_invisible, remove_pinyin,
                                        repair_mojibake)
@@ -96,6 +98,43 @@ def test_a_line_whose_bytes_were_partly_lost_is_left_for_despam_to_drop():
     # A page's own misreading (benchmarks/data/pages 6013): bytes of 基础软件 and 数据 are gone,
     # so half the line could be repaired and half could not; it stays whole mojibake.
     line = "浣滀负涓夊ぇ鍩虹杞欢涔嬩竴锛屽浗浜ф暟鎹簱涓€鐩存槸澶囧彈鍏虫敞鐨勯鍩熴€"
+    assert repair_mojibake(line) == line
+
+
+# Big5 read as Latin-1: some second bytes are ASCII (許 is B3 5C, "³\\"), so the runs break.
+BIG5_TEXT = "中華民國總統府今日發布新聞稿，許多民眾關注功課"
+BIG5_AS_LATIN1 = BIG5_TEXT.encode("big5").decode("latin-1")
+
+
+def test_big5_read_as_latin1_is_repaired_and_told_from_gbk():
+    assert repair_mojibake(BIG5_AS_LATIN1) == BIG5_TEXT
+    # The same line's GBK bytes read as Latin-1 come back as GBK (GBK holds these characters too)
+    assert repair_mojibake(BIG5_TEXT.encode("gbk").decode("latin-1")) == BIG5_TEXT
+    text = f"第一行\n{BIG5_AS_LATIN1}"
+    assert repair_mojibake(text) == f"第一行\n{BIG5_TEXT}"
+
+
+@pytest.mark.parametrize("lost", [0, 8, 20, 29])
+def test_big5_or_gbk_that_lost_a_byte_stays_for_despam_to_drop(lost):
+    # A lost byte shifts the pairs: the codec reads rare characters up to the next ASCII second
+    # byte, which it leaves as a letter or mark. In Big5, 0, 8 and 20 are the first bytes of 中,
+    # 總 (C1 60, "`") and 布 (A5 AC), 29 the second byte of ，(A1 41, "A").
+    for codec in ("big5", "gbk"):
+        data = BIG5_TEXT.encode(codec)
+        line = (data[:lost] + data[lost + 1:]).decode("latin-1")
+        assert repair_mojibake(line) == line
+
+
+@pytest.mark.parametrize("text, lost", [("好言相勸，", "，"), ("發言為詩。", None)])
+def test_utf8_read_as_gbk_that_lost_bytes_stays_for_despam_to_drop(text, lost):
+    # (SIGHAN 2005 AS) A reader that replaces what it cannot decode, or a byte lost before it:
+    # the characters before the loss come back, what is left of the last one would stay glued to
+    # them (好言相勸紝, 發言為詩銆�) and pass for text.
+    data = text.encode("utf-8")
+    if lost:
+        cut = data.index(lost.encode("utf-8"))
+        data = data[:cut] + data[cut + 1:]
+    line = data.decode("gbk", errors="replace")
     assert repair_mojibake(line) == line
 
 

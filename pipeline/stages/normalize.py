@@ -5,8 +5,9 @@ this order after one scan for the characters that trigger them, so clean text pa
 scans (that one and the NFC check):
 
     mojibake   Han text whose bytes were decoded with the wrong codec, where they can be recovered
-               exactly: UTF-8 read as GBK (姝ｅ洜涓哄畬 -> 正因为完), GBK read as Latin-1
-               (ÕýÒòÎª -> 正因为); what cannot be recovered is despam's `mojibake`
+               exactly: UTF-8 read as GBK (姝ｅ洜涓哄畬 -> 正因为完), GBK or Big5 read as Latin-1
+               (ÕýÒòÎª -> 正因为, ¤¤µØ¥Á°ê -> 中華民國); what cannot be recovered is despam's
+               `mojibake`
     entities   HTML entities decoded (&amp; &nbsp; &#21644;), only the well-formed ones with ";"
     nfc        Unicode NFC (also maps CJK compatibility ideographs to the unified ones)
     invisible  zero-width and control characters removed; "\\r" at line ends removed
@@ -21,6 +22,8 @@ import html
 import re
 import unicodedata
 from typing import Iterable
+
+from ..charset import plausibility
 
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 
@@ -56,24 +59,36 @@ _PINYIN = re.compile(
 
 
 # UTF-8 read as GBK: a Han character's UTF-8 bytes begin with a byte from E4 to E9 and one from 80
-# to BF, which GBK reads as one of these characters; a run starting with one whose GBK bytes are
-# valid UTF-8 (strictly: no byte lost or guessed) gives the text back.
+# to BF (CJK punctuation and full-width forms: E3 and EF), which GBK reads as one of these
+# characters; a run starting with one whose GBK bytes are valid UTF-8 (strictly: no byte lost or
+# guessed) gives the text back.
 _MISREAD_UTF8_STARTS = "".join(
-    ch for a in range(0xE4, 0xEA) for b in range(0x80, 0xC0)
+    ch for a in (0xE3, *range(0xE4, 0xEA), 0xEF) for b in range(0x80, 0xC0)
     for ch in [bytes([a, b]).decode("gbk", errors="ignore")] if ch)
 _MISREAD_UTF8_START = re.compile(f"[{_MISREAD_UTF8_STARTS}]")
 # GBK read as Latin-1: runs of Latin-1 characters (C1 controls too, before they are removed as
 # invisible), which real text never has four of in a row.
 _MISREAD_GBK = re.compile(r"[\x80-\xff]{4,}")
 _LATIN1_PAIR = re.compile(r"[\x80-\xff]{2,}")
+# A line wholly Latin-1 is read back as GBK and as Big5 (whose second bytes may be ASCII: 許 is
+# B3 5C, "³\\"): a reading is taken when this share of its characters at least is common Han
+# text (charset.plausibility), and the other reading falls short of it by this margin.
+MISREAD_MIN_PLAUSIBILITY = 0.8
+MISREAD_MARGIN = 0.2
+# Where a byte was lost, the codec pairs a first byte with the next character's, and reads true
+# again after the next second byte from the ASCII range, which it leaves as a letter or mark
+# right after a Han character or mark; a first byte lost leaves its second byte as a letter or
+# mark before one. Text that holds such a letter (使用iPhone, 2K屏) is left alone too.
+_RESYNC = re.compile(r"[^\x00-\x7f][\x40-\x7e]|(?:^|[\x00-\x3f])[\x40-\x7e](?=[^\x00-\x7f])")
 # A recovery is taken only as Han text (and CJK punctuation) of this many characters at least:
 # fewer come out of other bytes by chance too often.
 MISREAD_MIN_CHARS = 3
+_HAN_CHAR = re.compile(f"[{HAN}]")
 _RECOVERED = re.compile(f"[{HAN}\u3000-\u303f\uff00-\uffef]{{{MISREAD_MIN_CHARS},}}")
 
 
 def repair_mojibake(text: str) -> str:
-    if not (_MISREAD_UTF8_START.search(text) or _MISREAD_GBK.search(text)):
+    if not (_MISREAD_UTF8_START.search(text) or _LATIN1_PAIR.search(text)):
         return text
     return "\n".join(map(_repair_line, text.split("\n")))
 
@@ -82,19 +97,50 @@ def _repair_line(line: str) -> str:
     """The line repaired whole, or left as it is: where bytes were lost somewhere in it, what is
     left unrepaired is still mojibake, which despam drops with the line (a line half repaired
     would pass for text)."""
+    if _LATIN1_PAIR.search(line) and (whole := _latin1_line(line)):
+        return whole
     repaired = _MISREAD_GBK.sub(_gbk_of_latin1, _repair_misread_utf8(line))
-    if repaired == line or _MISREAD_UTF8_START.search(repaired) or _LATIN1_PAIR.search(repaired):
+    if repaired == line or "\ufffd" in repaired or _MISREAD_UTF8_START.search(repaired) or \
+            _LATIN1_PAIR.search(repaired):
         return line
     return repaired
 
 
+def _latin1_line(line: str) -> str | None:
+    """A line of GBK or Big5 text read as Latin-1, read back with the codec that gives clearly
+    the more common characters; None when it holds other characters, or neither reads it whole
+    as Han text (a byte lost leaves a letter or mark after a Han character: _RESYNC)."""
+    try:
+        data = line.encode("latin-1")
+    except UnicodeEncodeError:  # other characters: runs of it may still be GBK (_gbk_of_latin1)
+        return None
+    readings = []
+    for codec in ("gbk", "big5"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        whole = _RECOVERED.search(text) and not _RESYNC.search(text)
+        readings.append((plausibility(text) if whole else 0.0, text))
+    readings.sort(reverse=True)
+    if not readings or readings[0][0] < MISREAD_MIN_PLAUSIBILITY or \
+            (len(readings) == 2 and readings[0][0] - readings[1][0] < MISREAD_MARGIN):
+        return None
+    return readings[0][1]
+
+
 def _repair_misread_utf8(text: str) -> str:
+    """The runs of UTF-8 read as GBK repaired; the text as it is when a Han character touches a
+    run without being part of one: what is left of a character whose bytes were lost (好言相勸紝
+    for 好言相勸，) or of a run too short to recover, so the line is still mojibake."""
     parts, done = [], 0
     for start in (m.start() for m in _MISREAD_UTF8_START.finditer(text)):
         if start < done:
             continue
         end, recovered = _utf8_run(text, start)
         if recovered:
+            if start > done and _HAN_CHAR.match(text, start - 1) or _HAN_CHAR.match(text, end):
+                return text
             parts += [text[done:start], recovered]
             done = end
     return "".join(parts) + text[done:] if parts else text
@@ -127,6 +173,10 @@ def _gbk_of_latin1(match: re.Match) -> str:
     run = match[0]
     if len(set(run)) < 3 or not any(ch.isalpha() for ch in run):
         return run
+    before, after = match.string[match.start() - 1:match.start()], \
+        match.string[match.end():match.end() + 1]
+    if "\x40" <= after <= "\x7e" or "\x40" <= before <= "\x7e":
+        return run  # a character of it may be split at that ASCII byte (_RESYNC)
     try:
         recovered = run.encode("latin-1").decode("gbk")
     except UnicodeDecodeError:
