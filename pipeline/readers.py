@@ -144,6 +144,7 @@ def expand_paths(paths: tuple[str, ...], only_jsonl: bool = False,
 # NAME.meta.json beside NAME.txt or NAME.html: the page's metadata (url, site), as collectors
 # keep it (benchmarks/data/pages), not records.
 SIDECAR = ".meta.json"
+MAX_SIDECAR_BYTES = 1 << 20
 
 
 def _why_not_read(name: str, documents: set[str], wanted: tuple[str, ...]) -> str | None:
@@ -962,7 +963,43 @@ def read_document(data: bytes, source: str, fmt: str) -> Iterator[dict]:
     meta = {"read": {"format": fmt, "encoding": encoding.replace("-sig", "")}}
     if bad_lines:
         meta["read"]["undecodable_lines"] = len(bad_lines)
-    yield new_record(id=record_id, source=source, title=title, text=text, meta=meta)
+    record = new_record(id=record_id, source=source, title=title, text=text, meta=meta)
+    if (sidecar := sidecar_of(source)) is not None:
+        url = sidecar_url(sidecar)
+        if isinstance(url, Reject):
+            yield url
+        elif url is not None:
+            record["url"] = url
+    yield record
+
+
+def sidecar_of(source: str) -> str | None:
+    """NAME.meta.json beside the file NAME.txt or NAME.html (compressed or not), if there is one."""
+    if source == "-":
+        return None
+    folder, name = os.path.split(source)
+    stem = name[:len(_stem(name))]
+    path = os.path.join(folder, stem + SIDECAR)
+    return path if os.path.isfile(path) else None
+
+
+def sidecar_url(path: str) -> str | None | Reject:
+    """The `url` a page's sidecar gives (a record's site for `templates` and `--templates`);
+    None when it gives none, a reject when it is no JSON object or its url no string."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_SIDECAR_BYTES + 1)
+        if len(data) > MAX_SIDECAR_BYTES:
+            raise ValueError(f"over {MAX_SIDECAR_BYTES:,} bytes")
+        meta = json.loads(data.decode("utf-8-sig"))
+    except OSError as e:
+        return input_reject(path, None, STAGE, "bad_sidecar", error=e.strerror or str(e))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        return input_reject(path, None, STAGE, "bad_sidecar", error=f"not JSON: {e}")
+    if not isinstance(meta, dict) or not isinstance(meta.get("url", ""), str):
+        return input_reject(path, None, STAGE, "bad_sidecar",
+                            error="not a JSON object with a string url")
+    return meta.get("url") or None
 
 
 def text_encoding(data: bytes, source: str, declared: str | None = None) -> str | Reject:

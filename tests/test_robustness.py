@@ -264,6 +264,25 @@ def test_sidecars_beside_pages_are_not_read_and_are_listed_under_v(zhclean, tmp_
     assert f"{pages / '0.meta.json'}: ignored: sidecar" in verbose.stderr
 
 
+def test_a_pages_url_comes_from_its_sidecar_and_a_broken_one_is_reported(zhclean, tmp_path):
+    pages = _pages_with_sidecars(tmp_path / "pages")
+    (pages / "2.txt.gz").write_bytes(gzip.compress(SIMP[0].encode("utf-8")))
+    (pages / "2.meta.json").write_text('{"url": "http://example.com/2"}', encoding="utf-8")
+    result = zhclean("read", pages)
+    assert result.exit_code == 0, result.stderr
+    assert [r.get("url") for r in result.records] == [f"http://example.com/{n}" for n in range(3)]
+    # A sidecar that is no JSON object with a string url: the page is read without one.
+    (pages / "1.meta.json").write_text('{"url": ', encoding="utf-8")
+    (pages / "2.meta.json").write_text('{"url": 2}', encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    broken = zhclean("read", pages, "--rejects", rejects)
+    assert broken.exit_code == 1
+    assert [r.get("url") for r in broken.records] == ["http://example.com/0", None, None]
+    assert [(r["source"], r["reason"]) for r in read_jsonl(rejects)] == \
+        [(str(pages / "1.meta.json"), "bad_sidecar"), (str(pages / "2.meta.json"), "bad_sidecar")]
+    assert f"{pages / '1.meta.json'}: bad sidecar: not JSON" in broken.stderr
+
+
 def test_a_pretty_printed_json_object_is_one_record(zhclean, tmp_path):
     path = tmp_path / "article.json"
     path.write_text(json.dumps({"id": "p", "title": "华尔街", "text": SIMP[1]},

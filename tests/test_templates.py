@@ -172,6 +172,22 @@ def test_a_bad_line_is_reported_and_the_rest_is_counted(zhclean, tmp_path, site_
     assert "jiangcheng-news.cn\t4\t4\t编辑推荐" in table.read_text(encoding="utf-8")
 
 
+def test_raw_pages_take_their_site_from_their_sidecars(zhclean, tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for n, story in enumerate(STORIES):
+        (pages / f"{n}.txt").write_text("\n".join([*HEADER, *story, *FOOTER]), encoding="utf-8")
+        (pages / f"{n}.meta.json").write_text(json.dumps({"url": SITE_URL.format(n)}),
+                                              encoding="utf-8")
+    table = tmp_path / "templates.tsv"
+    assert zhclean("templates", pages, "-o", table).exit_code == 0
+    assert "jiangcheng-news.cn\t4\t4\t编辑推荐" in table.read_text(encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    assert zhclean("run", pages, "--templates", table, "--rejects", rejects).exit_code == 0
+    assert Counter(r["text"] for r in read_jsonl(rejects)) == \
+        {line: len(STORIES) for line in HEADER + FOOTER}
+
+
 def test_the_python_api_reads_the_table_as_the_command_line_does(zhclean, tmp_path, site_pages):
     import zhclean as api
 
