@@ -8,7 +8,8 @@
 line model is trained (tools/train_despam.py: weights and threshold) on the pages of the other
 folds' sites only and scored on this fold's, so every page is scored by a model that never saw
 its site. It is reported for all pages and for each PAGES_DIR. Without it the shipped model is
-scored (which was trained on these pages: a measure of fit, not of generalisation).
+scored: on the pages it was trained on, a measure of fit, not of generalisation; on
+benchmarks/data/heldout, which nothing was fitted to, the measure of generalisation.
 
 PAGES_DIR holds raw/NNNN.txt and labels/NNNN.jsonl ({"line": i, "label": L} per line of the page,
 lines = text.split("\\n")). Each page is read like `zhclean despam` input is (the reader, with
