@@ -59,6 +59,8 @@ FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 
 # \ud800-\udfff: half of a surrogate pair, which json.loads leaves alone when it has no partner.
 _SURROGATE_ESCAPE = regex.compile(rb"\\u[dD][89a-fA-F]")
+# A lone surrogate, which JSON may escape but no UTF-8 output can hold.
+_SURROGATE = regex.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -149,11 +151,11 @@ MAX_SIDECAR_BYTES = 1 << 20
 
 def _why_not_read(name: str, documents: set[str], wanted: tuple[str, ...]) -> str | None:
     """Why a file met in a directory is not read (None: it is). documents: the stems of the
-    .txt and .html files beside it."""
+    .txt and .html files beside it (_stem). A sidecar is the file sidecar_of reads: any other
+    name is read as an input, so no metadata goes unread without a word."""
     if name.startswith("."):
         return "hidden"
-    base = _uncompressed(name)
-    if base.endswith(SIDECAR) and base[:-len(SIDECAR)] in documents:
+    if name.endswith(SIDECAR) and name[:-len(SIDECAR)] in documents:
         return "sidecar"
     fmt = format_of(name)
     if fmt is None:
@@ -162,8 +164,8 @@ def _why_not_read(name: str, documents: set[str], wanted: tuple[str, ...]) -> st
 
 
 def _stem(name: str) -> str:
-    """The name, lowercase, without its compression suffix and extension."""
-    return os.path.splitext(_uncompressed(name))[0]
+    """The name without its compression suffix and extension, as written (Page.TXT.gz: Page)."""
+    return os.path.splitext(name[:len(name) - _compression_suffix_length(name)])[0]
 
 
 def format_of(name: str) -> str | None:
@@ -173,10 +175,12 @@ def format_of(name: str) -> str | None:
 def _uncompressed(name: str) -> str:
     """The name, lowercase, without a compression suffix."""
     base = name.lower()
-    for suffix in COMPRESSIONS:
-        if base.endswith(suffix):
-            return base[: -len(suffix)]
-    return base
+    return base[:len(base) - _compression_suffix_length(base)]
+
+
+def _compression_suffix_length(name: str) -> int:
+    lower = name.lower()
+    return next((len(suffix) for suffix in COMPRESSIONS if lower.endswith(suffix)), 0)
 
 
 def may_hold_array(path: str) -> bool:
@@ -978,14 +982,14 @@ def sidecar_of(source: str) -> str | None:
     if source == "-":
         return None
     folder, name = os.path.split(source)
-    stem = name[:len(_stem(name))]
-    path = os.path.join(folder, stem + SIDECAR)
+    path = os.path.join(folder, _stem(name) + SIDECAR)
     return path if os.path.isfile(path) else None
 
 
 def sidecar_url(path: str) -> str | None | Reject:
     """The `url` a page's sidecar gives (a record's site for `templates` and `--templates`);
-    None when it gives none, a reject when it is no JSON object or its url no string."""
+    None when it gives none (or null), a reject when it is no JSON object or its url no string
+    that can be written (a lone surrogate)."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_SIDECAR_BYTES + 1)
@@ -996,10 +1000,12 @@ def sidecar_url(path: str) -> str | None | Reject:
         return input_reject(path, None, STAGE, "bad_sidecar", error=e.strerror or str(e))
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         return input_reject(path, None, STAGE, "bad_sidecar", error=f"not JSON: {e}")
-    if not isinstance(meta, dict) or not isinstance(meta.get("url", ""), str):
+    url = meta.get("url") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or not isinstance(url, (str, type(None))) or \
+            (url and _SURROGATE.search(url)):
         return input_reject(path, None, STAGE, "bad_sidecar",
                             error="not a JSON object with a string url")
-    return meta.get("url") or None
+    return url or None
 
 
 def text_encoding(data: bytes, source: str, declared: str | None = None) -> str | Reject:

@@ -142,5 +142,10 @@ def test_text_that_only_looks_like_mojibake_stays():
     # Traditional text with characters from the GBK rows UTF-8 lead bytes fall in (錄), German
     # letters, marks repeated for a censored name, a separator of middle dots, French.
     for text in ("紀錄片與錄音", "ÄÖÜß", "××××公司", "····", "Café Élysée", "……——",
-                 "因?yàn)樗?Unicode"):
+                 "因?yàn)樗?Unicode", "¯¯¯¯¯¯¯¯", "¤¤¤¤¤¤"):
         assert repair_mojibake(text) == text
+    # Short Big5 read as Latin-1 that GBK reads as other common characters (跟著唱 as 蛤帝佰):
+    # no clear reading, so no repair
+    for text in ("跟著唱", "證實國", "教授等等"):
+        garbled = text.encode("big5").decode("latin-1")
+        assert repair_mojibake(garbled) == garbled

@@ -271,15 +271,21 @@ def test_a_pages_url_comes_from_its_sidecar_and_a_broken_one_is_reported(zhclean
     result = zhclean("read", pages)
     assert result.exit_code == 0, result.stderr
     assert [r.get("url") for r in result.records] == [f"http://example.com/{n}" for n in range(3)]
-    # A sidecar that is no JSON object with a string url: the page is read without one.
+    # A sidecar that is no JSON object with a string url (nor null), or a url no output can
+    # write (a lone surrogate): the page is read without one.
     (pages / "1.meta.json").write_text('{"url": ', encoding="utf-8")
     (pages / "2.meta.json").write_text('{"url": 2}', encoding="utf-8")
+    (pages / "3.txt").write_text(SIMP[1], encoding="utf-8")
+    (pages / "3.meta.json").write_text('{"url": "http://example.com/\\ud800"}', encoding="utf-8")
+    (pages / "4.txt").write_text(SIMP[1], encoding="utf-8")
+    (pages / "4.meta.json").write_text('{"url": null}', encoding="utf-8")
     rejects = tmp_path / "rejects.jsonl"
     broken = zhclean("read", pages, "--rejects", rejects)
     assert broken.exit_code == 1
-    assert [r.get("url") for r in broken.records] == ["http://example.com/0", None, None]
+    assert [r.get("url") for r in broken.records] == ["http://example.com/0", None, None, None,
+                                                       None]
     assert [(r["source"], r["reason"]) for r in read_jsonl(rejects)] == \
-        [(str(pages / "1.meta.json"), "bad_sidecar"), (str(pages / "2.meta.json"), "bad_sidecar")]
+        [(str(pages / f"{n}.meta.json"), "bad_sidecar") for n in (1, 2, 3)]
     assert f"{pages / '1.meta.json'}: bad sidecar: not JSON" in broken.stderr
 
 

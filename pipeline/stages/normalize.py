@@ -75,10 +75,10 @@ _LATIN1_PAIR = re.compile(r"[\x80-\xff]{2,}")
 # text (charset.plausibility), and the other reading falls short of it by this margin.
 MISREAD_MIN_PLAUSIBILITY = 0.8
 MISREAD_MARGIN = 0.2
-# Where a byte was lost, the codec pairs a first byte with the next character's, and reads true
-# again after the next second byte from the ASCII range, which it leaves as a letter or mark
-# right after a Han character or mark; a first byte lost leaves its second byte as a letter or
-# mark before one. Text that holds such a letter (使用iPhone, 2K屏) is left alone too.
+# A reading is refused where an ASCII character from 40 to 7E (a letter or mark) follows a
+# non-ASCII one, or stands alone before one: where a byte was lost, the codec pairs a first byte
+# with the next character's and reads true again after a second byte from that ASCII range, which
+# it leaves behind. Text that holds such a letter (使用iPhone, 2K屏) is refused too.
 _RESYNC = re.compile(r"[^\x00-\x7f][\x40-\x7e]|(?:^|[\x00-\x3f])[\x40-\x7e](?=[^\x00-\x7f])")
 # A recovery is taken only as Han text (and CJK punctuation) of this many characters at least:
 # fewer come out of other bytes by chance too often.
@@ -97,8 +97,8 @@ def _repair_line(line: str) -> str:
     """The line repaired whole, or left as it is: where bytes were lost somewhere in it, what is
     left unrepaired is still mojibake, which despam drops with the line (a line half repaired
     would pass for text)."""
-    if _LATIN1_PAIR.search(line) and (whole := _latin1_line(line)):
-        return whole
+    if _LATIN1_PAIR.search(line) and _is_latin1(line):
+        return _latin1_line(line)
     repaired = _MISREAD_GBK.sub(_gbk_of_latin1, _repair_misread_utf8(line))
     if repaired == line or "\ufffd" in repaired or _MISREAD_UTF8_START.search(repaired) or \
             _LATIN1_PAIR.search(repaired):
@@ -106,14 +106,24 @@ def _repair_line(line: str) -> str:
     return repaired
 
 
-def _latin1_line(line: str) -> str | None:
-    """A line of GBK or Big5 text read as Latin-1, read back with the codec that gives clearly
-    the more common characters; None when it holds other characters, or neither reads it whole
-    as Han text (a byte lost leaves a letter or mark after a Han character: _RESYNC)."""
+def _is_latin1(line: str) -> bool:
+    """Latin-1 characters only: the whole line may be GBK or Big5 bytes (_latin1_line); a line
+    with other characters may hold runs of GBK bytes among them (_gbk_of_latin1)."""
     try:
-        data = line.encode("latin-1")
-    except UnicodeEncodeError:  # other characters: runs of it may still be GBK (_gbk_of_latin1)
-        return None
+        line.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _latin1_line(line: str) -> str:
+    """A line of GBK or Big5 text read as Latin-1, read back with the codec that gives clearly
+    the more common characters; the line as it is when neither reads it whole as Han text (a
+    byte lost leaves a letter or mark next to a Han character: _RESYNC), both do about as well,
+    or it is no text (marks repeated: ¯¯¯¯, ¤¤¤¤)."""
+    if not _looks_like_text(line):
+        return line
+    data = line.encode("latin-1")
     readings = []
     for codec in ("gbk", "big5"):
         try:
@@ -125,8 +135,15 @@ def _latin1_line(line: str) -> str | None:
     readings.sort(reverse=True)
     if not readings or readings[0][0] < MISREAD_MIN_PLAUSIBILITY or \
             (len(readings) == 2 and readings[0][0] - readings[1][0] < MISREAD_MARGIN):
-        return None
+        return line
     return readings[0][1]
+
+
+def _looks_like_text(run: str) -> bool:
+    """Marks repeated (····, ×××× for a censored name, ¯¯¯¯ as a rule) are no text: GBK or Big5
+    text read as Latin-1 has letters (first bytes from C0 up) and few repeats."""
+    high = [ch for ch in run if ch >= "\x80"]
+    return len(set(high)) >= 3 and any(ch.isalpha() for ch in high)
 
 
 def _repair_misread_utf8(text: str) -> str:
@@ -171,7 +188,7 @@ def _gbk_of_latin1(match: re.Match) -> str:
     # Marks repeated (····, ×××× for a censored name) are no text: GBK text read as Latin-1 has
     # letters (its lead bytes from C0 up) and few repeats.
     run = match[0]
-    if len(set(run)) < 3 or not any(ch.isalpha() for ch in run):
+    if not _looks_like_text(run):
         return run
     before, after = match.string[match.start() - 1:match.start()], \
         match.string[match.end():match.end() + 1]
