@@ -6,7 +6,9 @@ For each SIGHAN 2005 test set (AS and CityU Traditional as Big5, PKU and MSR Sim
 N lines drawn at random (a fixed seed) are encoded in that codec and read as Latin-1, and as
 UTF-8 read as GBK: the share repaired exactly, left as they were, and repaired wrongly. Then
 each line again with one byte of one of its characters removed, which cannot come back: how
-many were changed all the same (a repair that would hide a loss). Every line of the UTF-8 text
+many were changed all the same (a repair that would hide a loss). Then N pieces of 2 to 6
+characters of those lines, misread as Latin-1: short text is where GBK and Big5 read the same
+bytes as common characters alike. Every line of the UTF-8 text
 files under each TEXT_DIR (*.txt, *.utf8, *.tsv) is also passed through as it is: a line changed
 there is real text that the repair took for mojibake.
 """
@@ -35,6 +37,8 @@ def round_trip(lines: list[str], codec: str, rng: random.Random) -> str:
         try:
             garbled = misread(line, codec)
         except UnicodeEncodeError:
+            continue
+        if garbled == line:  # ASCII: nothing to misread
             continue
         repaired = repair_mojibake(garbled)
         exact += repaired == line
@@ -84,6 +88,9 @@ def main() -> None:
         for how in (codec, "utf-8 as gbk"):
             label = "UTF-8 read as GBK" if how == "utf-8 as gbk" else f"{how} read as Latin-1"
             print(f"{name} ({label}): {round_trip(sample, how, rng)}")
+        pieces = [line[k:k + rng.randint(2, 6)] for line in sample
+                  for k in [rng.randrange(len(line) - 1)]]
+        print(f"{name} (pieces, {codec} read as Latin-1): {round_trip(pieces, codec, rng)}")
     if args.text_dirs:
         left_alone(args.text_dirs)
 
