@@ -30,8 +30,9 @@ Rules are written by reading what despam missed, so a figure on the pages read i
 fit. --kept-folds (default 3,4 of --cross-validate 5) names folds of sites kept from whoever
 writes rules: their figures are also printed on their own, and --missed lists the lines of the
 other folds' sites only (without --cross-validate it lists every page's: do not read it on the
-kept sites or on benchmarks/data/heldout when writing rules). The patterns added on 2026-12-03 were written that way; the rules
-before them were written on the development pages (../shared/data/pages) and earlier misses.
+kept sites or on benchmarks/data/heldout when writing rules). The patterns added on 2026-12-03
+were written that way; the rules before them were written on the development pages
+(../shared/data/pages) and earlier misses.
 """
 from __future__ import annotations
 
@@ -203,22 +204,22 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
                         (r := evaluate_page(pages_dir, label_path, stages)):
                     results[pages_dir].append(r)
     despam.model, despam.t["model.min_content_probability"] = shipped
+    every = sum(results.values(), [])
     # --missed lists the lines of the sites read when writing rules only.
-    report(f"cross-validated by site ({folds} folds), all: ", sum(results.values(), []), show,
+    report(f"cross-validated by site ({folds} folds), all: ", every, show,
            missed and not kept_folds)
     if kept_folds:
         for kept in (False, True):
             print()
             report(f"cross-validated by site, the sites of folds "
                    f"{'kept from' if kept else 'read when writing'} the rules: ",
-                   [r for r in sum(results.values(), [])
+                   [r for r in every
                     if (train_despam.fold_of(r.site, folds) in kept_folds) == kept], show,
                    missed and not kept)
     for pages_dir, part in results.items():
         print()
         report(f"cross-validated by site, {pages_dir}: ", part, show, False)
     # Template evidence needs another record of the site in the run.
-    every = sum(results.values(), [])
     pages_of = Counter(r.site for r in every)
     print()
     report("cross-validated by site, pages whose site has another labelled page: ",

@@ -165,7 +165,7 @@ def _why_not_read(name: str, documents: set[str], wanted: tuple[str, ...]) -> st
 
 def _stem(name: str) -> str:
     """The name without its compression suffix and extension, as written (Page.TXT.gz: Page)."""
-    return os.path.splitext(name[:len(name) - _compression_suffix_length(name)])[0]
+    return os.path.splitext(_without_compression(name))[0]
 
 
 def format_of(name: str) -> str | None:
@@ -174,13 +174,14 @@ def format_of(name: str) -> str | None:
 
 def _uncompressed(name: str) -> str:
     """The name, lowercase, without a compression suffix."""
-    base = name.lower()
-    return base[:len(base) - _compression_suffix_length(base)]
+    return _without_compression(name).lower()
 
 
-def _compression_suffix_length(name: str) -> int:
+def _without_compression(name: str) -> str:
+    """The name as written without a compression suffix (in any case: .GZ too)."""
     lower = name.lower()
-    return next((len(suffix) for suffix in COMPRESSIONS if lower.endswith(suffix)), 0)
+    suffix = next((suffix for suffix in COMPRESSIONS if lower.endswith(suffix)), "")
+    return name[:len(name) - len(suffix)]
 
 
 def may_hold_array(path: str) -> bool:
@@ -993,11 +994,13 @@ def sidecar_url(path: str) -> str | None | Reject:
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_SIDECAR_BYTES + 1)
-        if len(data) > MAX_SIDECAR_BYTES:
-            raise ValueError(f"over {MAX_SIDECAR_BYTES:,} bytes")
-        meta = json.loads(data.decode("utf-8-sig"))
     except OSError as e:
         return input_reject(path, None, STAGE, "bad_sidecar", error=e.strerror or str(e))
+    if len(data) > MAX_SIDECAR_BYTES:
+        return input_reject(path, None, STAGE, "bad_sidecar",
+                            error=f"over {MAX_SIDECAR_BYTES:,} bytes")
+    try:
+        meta = json.loads(data.decode("utf-8-sig"))
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         return input_reject(path, None, STAGE, "bad_sidecar", error=f"not JSON: {e}")
     url = meta.get("url") if isinstance(meta, dict) else None

@@ -81,10 +81,11 @@ MISREAD_MARGIN = 0.2
 # it leaves behind. Text that holds such a letter (使用iPhone, 2K屏) is refused too.
 _RESYNC = re.compile(r"[^\x00-\x7f][\x40-\x7e]|(?:^|[\x00-\x3f])[\x40-\x7e](?=[^\x00-\x7f])")
 # A recovery is taken only as Han text (and CJK punctuation) of this many characters at least:
-# fewer come out of other bytes by chance too often.
-MISREAD_MIN_CHARS = 3
+# fewer come out of other bytes by chance too often. (despam's detection of what is left has
+# thresholds of its own.)
+RECOVERED_MIN_CHARS = 3
 _HAN_CHAR = re.compile(f"[{HAN}]")
-_RECOVERED = re.compile(f"[{HAN}\u3000-\u303f\uff00-\uffef]{{{MISREAD_MIN_CHARS},}}")
+_RECOVERED = re.compile(f"[{HAN}\u3000-\u303f\uff00-\uffef]{{{RECOVERED_MIN_CHARS},}}")
 
 
 def repair_mojibake(text: str) -> str:
@@ -97,8 +98,8 @@ def _repair_line(line: str) -> str:
     """The line repaired whole, or left as it is: where bytes were lost somewhere in it, what is
     left unrepaired is still mojibake, which despam drops with the line (a line half repaired
     would pass for text)."""
-    if _LATIN1_PAIR.search(line) and _is_latin1(line):
-        return _latin1_line(line)
+    if _LATIN1_PAIR.search(line) and (whole := _latin1_line(line)) is not None:
+        return whole
     repaired = _MISREAD_GBK.sub(_gbk_of_latin1, _repair_misread_utf8(line))
     if repaired == line or "\ufffd" in repaired or _MISREAD_UTF8_START.search(repaired) or \
             _LATIN1_PAIR.search(repaired):
@@ -106,24 +107,18 @@ def _repair_line(line: str) -> str:
     return repaired
 
 
-def _is_latin1(line: str) -> bool:
-    """Latin-1 characters only: the whole line may be GBK or Big5 bytes (_latin1_line); a line
-    with other characters may hold runs of GBK bytes among them (_gbk_of_latin1)."""
-    try:
-        line.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _latin1_line(line: str) -> str:
+def _latin1_line(line: str) -> str | None:
     """A line of GBK or Big5 text read as Latin-1, read back with the codec that gives clearly
     the more common characters; the line as it is when neither reads it whole as Han text (a
     byte lost leaves a letter or mark next to a Han character: _RESYNC), both do about as well,
-    or it is no text (marks repeated: ¯¯¯¯, ¤¤¤¤)."""
+    or it is no text (marks repeated: ¯¯¯¯, ¤¤¤¤). None for a line with other characters, which
+    may hold runs of GBK bytes among them (_gbk_of_latin1)."""
+    try:
+        data = line.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
     if not _looks_like_text(line):
         return line
-    data = line.encode("latin-1")
     readings = []
     for codec in ("gbk", "big5"):
         try:
@@ -185,8 +180,6 @@ def _utf8_run(text: str, start: int) -> tuple[int, str]:
 
 
 def _gbk_of_latin1(match: re.Match) -> str:
-    # Marks repeated (····, ×××× for a censored name) are no text: GBK text read as Latin-1 has
-    # letters (its lead bytes from C0 up) and few repeats.
     run = match[0]
     if not _looks_like_text(run):
         return run
