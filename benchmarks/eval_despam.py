@@ -2,7 +2,7 @@
 
     python benchmarks/eval_despam.py PAGES_DIR [PAGES_DIR ...] [--cross-validate K] [--titles FILE]
                                    [--convert] [--rules DIR] [--show N] [--split-by-site] [--missed]
-                                   [--kept-folds F,F] [--no-templates]
+                                   [--kept-folds F,F] [--no-templates] [--curve]
 
 --cross-validate K (the headline figure) splits the pages' sites into K folds; for each fold the
 line model is trained (tools/train_despam.py: weights and threshold) on the pages of the other
@@ -22,7 +22,9 @@ has another labelled page, the only ones template evidence can reach. Prints, pe
 share of its lines removed (any reason) and removed with the right reason; the share of content
 lines kept; the pages whose content lost most; with --titles (TSV: source, category, title) the
 share of real headlines dropped when each is a one-line record; with --articles (clean news,
-one article a line) the articles dropped whole. --split-by-site also reports
+one article a line) the articles dropped whole; with --curve, what the model alone removes of
+the lines it decides at several thresholds on p(content), which compares two models apart from
+where their thresholds fall. --split-by-site also reports
 two halves of the pages split by site (raw/NNNN.meta.json `domain`), to develop on one half
 and check on the other; --missed prints the noise lines kept, grouped by page.
 
@@ -47,11 +49,14 @@ from zhclean.readers import read_inputs
 from zhclean.records import Reject, new_record
 from zhclean.runner import apply_stages
 from zhclean.stages import Settings, named_stages
+from zhclean.stages.despam import model_reason
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import train_despam  # noqa: E402  (tools/ is scripts, not a package)
 
 NOISE = ("spam_title", "html", "boilerplate", "blank")
+# --curve: thresholds on p(content) at which the model alone is scored.
+CURVE_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 
 
 def eval_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
@@ -171,8 +176,8 @@ def load_with_templates(dirs: list[Path], stages: list, with_templates: bool) ->
 
 
 def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: bool,
-                   missed: bool, with_templates: bool) -> None:
-    load_with_templates(dirs, stages, with_templates)
+                   missed: bool, with_templates: bool, curve: bool = False) -> None:
+    pages = load_with_templates(dirs, stages, with_templates)
     results = [r for pages in dirs for label_path in sorted((pages / "labels").glob("*.jsonl"))
                if (r := evaluate_page(pages, label_path, stages))]
     report("", results, show, missed and not split_by_site)
@@ -182,19 +187,66 @@ def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: boo
             report(f"site half {half}: ",
                    [r for r in results if train_despam.fold_of(r.site, 2) == half],
                    show, missed)
+    if curve:
+        print()
+        print_curve("", model_scores(stages[-1][1].model, pages))
+
+
+@dataclass
+class Scored:
+    """A line the model decides: its site, label, probabilities, and whether it is a paragraph."""
+    site: str
+    label: str
+    probabilities: list[float]
+    paragraph: bool
+
+
+def model_scores(model, pages: list) -> list[Scored]:
+    """The model's probabilities for the lines it decides on these pages (train_despam.Page)."""
+    scored = []
+    for page in pages:
+        probabilities = model.predict(page.features, model.page_shares(page.words))
+        for features, p, label, decides in zip(page.features, probabilities, page.labels,
+                                               page.by_model):
+            if decides and p is not None:
+                scored.append(Scored(page.site, label, p, "paragraph" in features))
+    return scored
+
+
+def print_curve(title: str, scored: list[Scored]) -> None:
+    """The model alone, on the lines it decides, at several thresholds on p(content): two models
+    compared here apart from where their thresholds fall (the threshold is a policy, set to keep
+    a share of content)."""
+    total = Counter(s.label for s in scored)
+    print(f"{title}the model alone, on the {len(scored)} lines it decides: removed at each "
+          f"threshold on p(content)")
+    print("  " + f"{'threshold':>10}" + "".join(f"{label:>13}" for label in NOISE[:3]) +
+          f"{'content lost':>14}")
+    for threshold in CURVE_THRESHOLDS:
+        removed = Counter(s.label for s in scored
+                          if model_reason(s.probabilities, threshold, s.paragraph))
+        shares = [removed[label] / total[label] if total[label] else 0.0
+                  for label in (*NOISE[:3], "content")]
+        print("  " + f"{threshold:>10}" + "".join(f"{x:>13.1%}" for x in shares[:3]) +
+              f"{shares[3]:>14.2%}")
 
 
 def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed: bool,
-                   with_templates: bool, kept_folds: frozenset[int] = frozenset()) -> None:
+                   with_templates: bool, kept_folds: frozenset[int] = frozenset(),
+                   curve: bool = False) -> None:
     """Each fold's pages scored by a model trained on the other folds' sites only; the sites of
     `kept_folds` (kept from whoever writes rules) also on their own."""
     despam = stages[-1][1]
     pages = load_with_templates(dirs, stages, with_templates)
     shipped = despam.model, despam.t["model.min_content_probability"]
     results: dict[Path, list[PageResult]] = {d: [] for d in dirs}
+    scored: list[Scored] = []
     for k in range(folds):
         seen = [p for p in pages if train_despam.fold_of(p.site, folds) != k]
         despam.model, despam.t["model.min_content_probability"] = train_despam.train(seen)
+        if curve:
+            scored += model_scores(despam.model, [p for p in pages
+                                                  if train_despam.fold_of(p.site, folds) == k])
         print(f"fold {k}: trained on {len(seen)} pages, threshold "
               f"{despam.t['model.min_content_probability']}", file=sys.stderr)
         for pages_dir in dirs:
@@ -224,6 +276,13 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
     print()
     report("cross-validated by site, pages whose site has another labelled page: ",
            [r for r in every if pages_of[r.site] >= 2], show, False)
+    if curve:
+        print()
+        print_curve("cross-validated by site, all: ", scored)
+        if kept_folds:
+            print()
+            print_curve("cross-validated by site, the sites of the folds kept from the rules: ",
+                        [s for s in scored if train_despam.fold_of(s.site, folds) in kept_folds])
 
 
 def kept_folds(parser: argparse.ArgumentParser, value: str | None, folds: int) -> frozenset[int]:
@@ -287,6 +346,8 @@ def main() -> None:
                              "'' for none)")
     parser.add_argument("--no-templates", dest="templates", action="store_false",
                         help="no template evidence: the pages of a site are not one run")
+    parser.add_argument("--curve", action="store_true",
+                        help="also score the model alone at several thresholds on p(content)")
     args = parser.parse_args()
     stages = eval_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
@@ -295,10 +356,10 @@ def main() -> None:
     if args.cross_validate:
         kept = kept_folds(parser, args.kept_folds, args.cross_validate)
         cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed,
-                       args.templates, kept)
+                       args.templates, kept, args.curve)
     else:
         evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed,
-                       args.templates)
+                       args.templates, args.curve)
     if args.titles:
         evaluate_titles(args.titles, stages, args.show)
     for path in args.articles:

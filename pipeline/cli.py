@@ -22,7 +22,7 @@ from . import config as configfile
 from .readers import (COMPRESSIONS, MAX_RECORD_BYTES, FieldMap, Globs, InputError,
                               expand_paths, read_inputs)
 from .rules import RuleError
-from . import parallel
+from . import interrupts, parallel
 from .records import Notice, Reject
 from .report import LateRejects, ReportCollector
 from .runner import MB, ErrorReport, Stats, run_stream
@@ -43,19 +43,6 @@ EXIT_LOCKED = 4  # another run holds the --state file
 EXIT_OUTPUT = 5  # an output (-o, --rejects, --stats, --state) could not be written
 EXIT_WORKER_DIED = 6  # a --jobs worker process was killed (out of memory, kill -9)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
-
-
-class Stopped(BaseException):
-    """SIGTERM or SIGHUP (parallel.STOP_SIGNALS) arrived: unwind, so that temporary and staged
-    files are removed; the exit status is 128 + the signal."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _stop(signum, frame):
-    raise Stopped(signum)
 
 
 log = logging.getLogger("zhclean")
@@ -320,7 +307,7 @@ def exit_statuses():
         sys.exit(EXIT_OK)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
-    except Stopped as e:
+    except interrupts.Stopped as e:
         _fail(f"stopped by {signal.Signals(e.signum).name}", 128 + e.signum)
     except BrokenProcessPool:
         _fail("a worker process died (killed, or out of memory); the run stopped",
@@ -339,8 +326,7 @@ def _fail(message: str, status: int) -> None:
 def execute(paths, stage_names, opts, *, only_jsonl: bool) -> None:
     """Read inputs, run the stages, write output and rejects; exit with a documented status."""
     _setup_logging(opts.get("quiet"), opts.get("verbose"))
-    for signum in parallel.STOP_SIGNALS:
-        signal.signal(signum, _stop)
+    interrupts.install()
     rejects_path = opts.get("rejects") or default_rejects_path(opts.get("output"))
     stats = Stats()
     with exit_statuses():

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Callable, Iterable, Iterator
 
+from . import interrupts
 from .readers import Unparsed
 from .records import Reject
 from .report import ReportCollector
@@ -30,9 +31,6 @@ from .writers import BufferWriter, NullWriter
 # long for another's last chunk (1 MB chunks made --jobs 2 about 8 % slower).
 CHUNK_BYTES = 1 << 18
 IN_FLIGHT_PER_JOB = 2  # enough to keep every worker busy while the parent waits on the oldest
-# SIGTERM (cron's, timeout's) and SIGHUP end a run as Ctrl-C does: cli raises in the main thread.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-_HELD_WHILE_FORKING = {signal.SIGINT, *STOP_SIGNALS}
 
 
 def default_jobs() -> int:
@@ -107,11 +105,8 @@ def _start(pool: ProcessPoolExecutor, chunk: list):
     """Submit the first chunk, which forks the workers and starts the pool's threads, with the
     stop signals held: raised inside a fork hook, a handler's exception is swallowed (the signal
     lost), and the threads, which inherit the mask, leave the signals to the main thread."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_WHILE_FORKING)
-    try:
+    with interrupts.held():
         return pool.submit(_process_chunk, chunk)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def batches(items: Iterable) -> Iterator[list]:
@@ -166,9 +161,9 @@ def _init_worker(parent: int, names: tuple[str, ...], settings: Settings,
     # and SIGHUP kill a worker at once (the parent's handlers, inherited by fork, would unwind a
     # run the worker does not own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in STOP_SIGNALS:
+    for signum in interrupts.STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_WHILE_FORKING)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupts.INTERRUPTIONS)
     _die_with(parent)
     _worker.update(names=names, settings=settings, keep_rejects=keep_rejects,
                    with_report=with_report)

@@ -66,6 +66,7 @@ import stat
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from . import interrupts
 from .writers import JsonlWriter, replaceable, unlink_if_there
 
 CRASH_AT = os.environ.get("ZHCLEAN_TEST_CRASH_AT")  # test hook, see the module docstring
@@ -129,15 +130,19 @@ class StagedWriter(JsonlWriter):
     def _create(self) -> BinaryIO:
         """A new file: O_EXCL refuses a name already taken (a symbolic link too, never followed),
         which is not this state's (recovery removed its own): it is left as it is."""
-        try:
-            fd = os.open(self.staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-        except FileExistsError:
-            raise OSError(errno.EEXIST, f"{self.staged} is in the way (a link, or the file of a "
-                          f"run on another state): remove it if no run is writing {self.path}",
-                          self.path) from None
-        except OSError as e:  # named as the user named it, not as the staged file
-            raise OSError(e.errno, e.strerror, self.path) from None
-        self._tmp = self.staged
+        # Made and named as this writer's at once: a stop between the two would leave a file
+        # that the run's unwinding takes for another run's.
+        with interrupts.held():
+            try:
+                fd = os.open(self.staged,
+                             os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            except FileExistsError:
+                raise OSError(errno.EEXIST, f"{self.staged} is in the way (a link, or the file of "
+                              f"a run on another state): remove it if no run is writing "
+                              f"{self.path}", self.path) from None
+            except OSError as e:  # named as the user named it, not as the staged file
+                raise OSError(e.errno, e.strerror, self.path) from None
+            self._tmp = self.staged
         return os.fdopen(fd, "wb", buffering=1 << 16)
 
     def _publish(self) -> None:
@@ -266,9 +271,11 @@ class State:
             if not os.path.lexists(w.staged):
                 raise OSError(errno.ENOENT, "the staged output is gone", w.staged)
         crash_point("before_commit")
-        self.conn.execute("COMMIT")
-        crash_point("after_commit")
-        self._publish()
+        # Committed, then published whole: a stop that comes meanwhile ends the run after it.
+        with interrupts.held():
+            self.conn.execute("COMMIT")
+            crash_point("after_commit")
+            self._publish()
         self.conn.execute("UPDATE last_run SET reported = 1")
 
     def unreported(self) -> dict | None:

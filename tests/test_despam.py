@@ -462,6 +462,22 @@ def test_the_model_names_its_evidence(stage):
     assert [d.reason for d in decisions[4:]] == ["boilerplate"] * 3
 
 
+def test_a_line_is_weighed_by_the_words_it_shares_with_the_article(stage):
+    # A Macau news page (exmoo.com): two paragraphs, then the site's list of other headlines.
+    page = ["懷疑縱火案 司警跟進",
+            "於今日中午時份,司警接報消防局通知指出,青洲新馬路青翠樓附近街道上兩處地點發生懷疑縱火案。"
+            "經調查,司警列為懷疑縱火案。",
+            "司警指出,較早前有市民發現上述地點街道上有紙皮著火及冒煙情况,並將火救熄。期後,市民再於"
+            "附近休憩區內之路牌柱上發現又有紙皮起火,市民再次將火救熄並報警求助。",
+            "地盤浮雕走紅 逾500人求拜師", "戰場熱成像反制效果受質疑"]
+    _, features, _ = stage.evidence(page, stage.normaliser.lines(page))
+    title, first, second, *others = features
+    assert title["topic"] >= 0.5 and "topic_half" in title
+    assert first["topic"] > 0.1 and second["topic"] > 0.1  # each shares words with the other
+    assert all("topic_none" in f and "after_body*topic_none" in f for f in others)
+    assert despam_model.han_pairs("司警跟進 2024") == {"司警", "警跟", "跟進"}
+
+
 @pytest.mark.parametrize("row", ["1\tbias\tnot-a-number\t0\t0\t0", "1\tbias\tnan\t0\t0\t0",
                                  "3\tbias\t1\t0\t0\t0", "0\tp:赌场\t1e12\t0\t0\t0"])
 def test_a_broken_model_row_names_file_and_line(tmp_path, row):

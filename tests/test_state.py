@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, SAMPLES, read_jsonl
+from zhclean import interrupts
 from zhclean.state import State
 
 SENTENCES = (FIXTURES / "gsd_dev_simplified.txt").read_text(encoding="utf-8").splitlines()
@@ -248,6 +249,32 @@ def test_sigterm_and_sighup_end_a_run_cleanly(uninterrupted, tmp_path, signum, j
     assert _leftovers(tmp_path) == []
     if state:
         rerun_and_compare(corpus, tmp_path, expected, jobs)
+
+
+@pytest.fixture
+def handled():
+    """The run's handlers installed in this process, the test runner's put back after."""
+    before = {signum: signal.getsignal(signum) for signum in interrupts.INTERRUPTIONS}
+    interrupts.install()
+    yield
+    for signum, handler in before.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_stop_during_a_held_step_ends_the_run_after_it(handled, signum):
+    """A stop never falls between making a staged file and naming it the run's: sent during
+    the step (blocked in the kernel) or come just before it (Python runs the handler inside)."""
+    done = []
+    expected = KeyboardInterrupt if signum == signal.SIGINT else interrupts.Stopped
+    for arrive in (lambda: os.kill(os.getpid(), signum),
+                   lambda: signal.getsignal(signum)(signum, None)):
+        with pytest.raises(expected) as stop:
+            with interrupts.held():
+                arrive()
+                done.append(signum)
+        assert getattr(stop.value, "signum", signal.SIGINT) == signum
+    assert done == [signum, signum]  # the step went on to its end both times
 
 
 def test_a_killed_worker_ends_the_run_with_its_own_status(uninterrupted, tmp_path):

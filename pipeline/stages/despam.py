@@ -434,13 +434,12 @@ class Despammer:
                shares: list[float] | None) -> Decision:
         noise = 1.0 - p[0]
         rules = f"; rules: {rule.reason} {rule.evidence}".rstrip() if rule.reason else ""
-        if p[0] >= self.t["model.min_content_probability"]:
-            return Decision(rule.index, rule.text, None, noise, f"p(noise) {noise:.2f}{rules}")
-        label = LABELS[max(range(1, len(LABELS)), key=lambda c: p[c])]
-        if label == "boilerplate" and "paragraph" in features:
-            # A paragraph of sentences is never taken for chrome on the model's word alone.
-            return Decision(rule.index, rule.text, None, noise, f"p(noise) {noise:.2f}, a "
-                            f"paragraph{rules}")
+        threshold = self.t["model.min_content_probability"]
+        label = model_reason(p, threshold, "paragraph" in features)
+        if label is None:
+            paragraph = ", a paragraph" if p[0] < threshold else ""
+            return Decision(rule.index, rule.text, None, noise,
+                            f"p(noise) {noise:.2f}{paragraph}{rules}")
         why = contributions(self.model.weights["1"], features, label)
         c = LABELS.index(label)
         if shares and shares[c] >= PAGE_READS_AS:
@@ -845,6 +844,16 @@ def model_inputs(rules: list[Decision], features: list[dict[str, float]]
     """The features the model reads: none for the lines the rules decide alone (CERTAIN), at
     run time as in training."""
     return [{} if rule.reason in CERTAIN else f for rule, f in zip(rules, features)]
+
+
+def model_reason(p: list[float], threshold: float, paragraph: bool) -> str | None:
+    """The model's decision on a line from its probabilities: None (content) when p(content)
+    reaches the threshold, else the likeliest noise label; a paragraph of sentences is never taken
+    for chrome on the model's word alone."""
+    if p[0] >= threshold:
+        return None
+    label = LABELS[max(range(1, len(LABELS)), key=lambda c: p[c])]
+    return None if label == "boilerplate" and paragraph else label
 
 
 def model_decides(rule: Decision, features: dict[str, float]) -> bool:

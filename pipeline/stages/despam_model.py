@@ -3,18 +3,18 @@
 Every line gets named features that hold on any site: its shape (length, script shares, sentence
 punctuation, `key: value` fields, dates, URLs, phone numbers, rows of short words joined by `|` or
 spaces, the character pairs of a short line), its place relative to the article body (the run of
-sentence-like lines holding the most text), its
-repetition on the page and, given a template table, across the records of its site
-(templates.py), its neighbours, and the hand-written rules' evidence (lexicon weights,
-boilerplate.txt matches by kind and how much of the line they cover, the page-zone rules), none of
-which decides alone. A multinomial logistic regression over the features (stage 1) gives each line
-the probability of each label. Another reads the page's words, the character pairs of its opening
-(stage 0), and gives the share of each label it expects on the page: a casino's doorway page reads
-like no news page, whatever its site. A second regression reads the stage-1 probabilities of the
-line, of its neighbours and their mean over the page, and stage 0's shares (stage 2), which smooths
-a decision over the lines around it and lets a page that is spam from top to bottom (a doorway
-page) go as a whole. The weights are data, rules/despam_model.tsv, written by
-tools/train_despam.py from labelled pages.
+sentence-like lines holding the most text) and the share of its words (pairs of Han characters)
+that the body uses too (a related headline or the site's name shares few), its repetition on the
+page and, given a template table, across the records of its site (templates.py), its neighbours,
+and the hand-written rules' evidence (lexicon weights, boilerplate.txt matches by kind and how
+much of the line they cover, the page-zone rules), none of which decides alone. A multinomial
+logistic regression over the features (stage 1) gives each line the probability of each label.
+Another reads the page's words, the character pairs of its opening (stage 0), and gives the share
+of each label it expects on the page: a casino's doorway page reads like no news page, whatever
+its site. A second regression reads the stage-1 probabilities of the line, of its neighbours and
+their mean over the page, and stage 0's shares (stage 2), which smooths a decision over the lines
+around it and lets a page that is spam from top to bottom (a doorway page) go as a whole. The
+weights are data, rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ LABELS = ("content", "spam_title", "html", "boilerplate")
 _SENTENCE_END = re.compile(r"[。!?;]")
 _CLAUSE = re.compile(r"[,、:]")
 _HAN = re.compile(f"[{HAN}]")
+_HAN_RUN = re.compile(f"[{HAN}]{{2,}}")
 _LATIN = re.compile(r"[a-z]")
 _DIGIT = re.compile(r"\d")
 _SYMBOL = regex.compile(r"[\p{P}\p{S}]")
@@ -60,7 +61,8 @@ PAGE_WORDS_CHARS = 500
 # Features that mean something else above the article, inside it, below it or on a page without
 # one: each is also given crossed with the line's place (e.g. "after*len_le30").
 _BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
-             "date", "time", "short_word_row", "repeated", "bars", "url", "counter", "template")
+             "date", "time", "short_word_row", "repeated", "bars", "url", "counter", "template",
+             "topic_none", "topic_half")
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,14 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         sentence[i] = "sentence_end" in f and len(compact[i]) >= paragraph_chars // 3
     start, end = _body(shown, sentence, compact)
     times = Counter(masks)
+    words = [han_pairs(compact[i]) for i in shown]
+    # The body's pairs, and those two of its lines or more hold (a body line's own aside).
+    in_body: set[str] = set()
+    in_two: set[str] = set()
+    if start is not None:
+        for k in range(start, end + 1):
+            in_two |= words[k] & in_body
+            in_body |= words[k]
     features: list[dict[str, float]] = [{} for _ in range(count)]
     for k, i in enumerate(shown):
         # The page features are added to the line's own: a neighbour reads only own features
@@ -189,6 +199,14 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         else:
             place = "in_body"
         f[place] = 1.0
+        if start is not None and words[k]:
+            # The share of the line's words the body uses too (another line of it, for its own).
+            shared = len(words[k] & (in_two if start <= k <= end else in_body)) / len(words[k])
+            f["topic"] = shared
+            if shared == 0:
+                f["topic_none"] = 1.0
+            elif shared >= 0.5:
+                f["topic_half"] = 1.0
         if start is not None and k == start - 1:
             f["just_above_body"] = 1.0
         repeated = times[masks[k]]
@@ -218,6 +236,15 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
                     f[f"{place}*{name}"] = 1.0
         features[i] = f
     return features
+
+
+def han_pairs(compact_text: str) -> frozenset[str]:
+    """The pairs of Han characters in the first SHAPE_CHARS characters of a line: the words it
+    shares with the article, whatever the site."""
+    pairs: set[str] = set()
+    for run in _HAN_RUN.findall(compact_text[:SHAPE_CHARS]):
+        pairs.update(map(add, run, run[1:]))
+    return frozenset(pairs)
 
 
 def compact(normalised: str) -> str:
