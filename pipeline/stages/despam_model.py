@@ -172,11 +172,13 @@ def page_features(lines: list[str], normalised: list[str], compact: list[str],
         sentence[i] = "sentence_end" in f and len(compact[i]) >= paragraph_chars // 3
     start, end = _body(shown, sentence, compact)
     times = Counter(masks)
-    words = [han_pairs(compact[i]) for i in shown]
-    # The body's pairs, and those two of its lines or more hold (a body line's own aside).
+    # The body's pairs, and those two of its lines or more hold (a body line's own aside); a
+    # page without a body gets no topic features, so its lines' pairs are not made.
+    words: list[frozenset[str]] = []
     in_body: set[str] = set()
     in_two: set[str] = set()
     if start is not None:
+        words = [han_pairs(compact[i]) for i in shown]
         for k in range(start, end + 1):
             in_two |= words[k] & in_body
             in_body |= words[k]
