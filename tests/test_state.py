@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -267,7 +268,9 @@ def test_a_stop_during_a_held_step_ends_the_run_after_it(handled, signum):
     the step (blocked in the kernel) or come just before it (Python runs the handler inside)."""
     done = []
     expected = KeyboardInterrupt if signum == signal.SIGINT else interrupts.Stopped
-    for arrive in (lambda: os.kill(os.getpid(), signum),
+    # Sent to the main thread, where it is blocked: os.kill's signal may go to another thread
+    # of the test runner, which lets Python run the handler at any later moment.
+    for arrive in (lambda: signal.pthread_kill(threading.main_thread().ident, signum),
                    lambda: signal.getsignal(signum)(signum, None)):
         with pytest.raises(expected) as stop:
             with interrupts.held():
