@@ -3,6 +3,7 @@
     python benchmarks/eval_despam.py PAGES_DIR [PAGES_DIR ...] [--cross-validate K] [--titles FILE]
                                    [--convert] [--rules DIR] [--show N] [--split-by-site] [--missed]
                                    [--kept-folds F,F] [--no-templates] [--curve]
+                                   [--train-also DIR ...]
 
 --cross-validate K (the headline figure) splits the pages' sites into K folds; for each fold the
 line model is trained (tools/train_despam.py: weights and threshold) on the pages of the other
@@ -24,7 +25,9 @@ lines kept; the pages whose content lost most; with --titles (TSV: source, categ
 share of real headlines dropped when each is a one-line record; with --articles (clean news,
 one article a line) the articles dropped whole; with --curve, what the model alone removes of
 the lines it decides at several thresholds on p(content), which compares two models apart from
-where their thresholds fall. --split-by-site also reports
+where their thresholds fall; with --train-also DIR, the pages of DIR are added to the training of
+every fold (but the fold holding their site) and never scored: the same pages scored by models
+trained on more pages, which tells what more labelled data buys. --split-by-site also reports
 two halves of the pages split by site (raw/NNNN.meta.json `domain`), to develop on one half
 and check on the other; --missed prints the noise lines kept, grouped by page.
 
@@ -233,11 +236,13 @@ def print_curve(title: str, scored: list[Scored]) -> None:
 
 def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed: bool,
                    with_templates: bool, kept_folds: frozenset[int] = frozenset(),
-                   curve: bool = False) -> None:
-    """Each fold's pages scored by a model trained on the other folds' sites only; the sites of
+                   curve: bool = False, train_also: tuple[Path, ...] = ()) -> None:
+    """Each fold's pages scored by a model trained on the other folds' sites only (and on the
+    pages of `train_also` whose sites are not in the fold, never scored); the sites of
     `kept_folds` (kept from whoever writes rules) also on their own."""
     despam = stages[-1][1]
-    pages = load_with_templates(dirs, stages, with_templates)
+    pages = load_with_templates([*dirs, *train_also], stages, with_templates)
+    training_only = {d.name for d in train_also}
     shipped = despam.model, despam.t["model.min_content_probability"]
     results: dict[Path, list[PageResult]] = {d: [] for d in dirs}
     scored: list[Scored] = []
@@ -245,8 +250,9 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
         seen = [p for p in pages if train_despam.fold_of(p.site, folds) != k]
         despam.model, despam.t["model.min_content_probability"] = train_despam.train(seen)
         if curve:
-            scored += model_scores(despam.model, [p for p in pages
-                                                  if train_despam.fold_of(p.site, folds) == k])
+            scored += model_scores(despam.model, [
+                p for p in pages if train_despam.fold_of(p.site, folds) == k and
+                p.name.split("/")[0] not in training_only])
         print(f"fold {k}: trained on {len(seen)} pages, threshold "
               f"{despam.t['model.min_content_probability']}", file=sys.stderr)
         for pages_dir in dirs:
@@ -348,15 +354,22 @@ def main() -> None:
                         help="no template evidence: the pages of a site are not one run")
     parser.add_argument("--curve", action="store_true",
                         help="also score the model alone at several thresholds on p(content)")
+    parser.add_argument("--train-also", type=Path, action="append", default=[], metavar="DIR",
+                        help="with --cross-validate: labelled pages added to every fold's "
+                             "training, never scored (repeatable)")
     args = parser.parse_args()
     stages = eval_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
     if args.cross_validate is not None and args.cross_validate < 2:
         parser.error("--cross-validate needs at least 2 folds")
+    if args.train_also and not args.cross_validate:
+        parser.error("--train-also needs --cross-validate")
+    if {d.name for d in args.train_also} & {d.name for d in args.pages}:
+        parser.error("--train-also: a folder named like one of the scored ones")
     if args.cross_validate:
         kept = kept_folds(parser, args.kept_folds, args.cross_validate)
         cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed,
-                       args.templates, kept, args.curve)
+                       args.templates, kept, args.curve, tuple(args.train_also))
     else:
         evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed,
                        args.templates, args.curve)

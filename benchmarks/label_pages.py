@@ -2,7 +2,7 @@
 LABELING.md).
 
     python benchmarks/label_pages.py meta PAGES_DIR ID --url URL --query Q --kind spam|clean
-                                         [--kept-aside FILE]
+                                         [--kept-aside FILE] [--known-sites DIR ...]
     python benchmarks/label_pages.py show PAGES_DIR ID
     python benchmarks/label_pages.py label PAGES_DIR ID SPEC [--out labels]
     python benchmarks/label_pages.py check PAGES_DIR [--labels labels]
@@ -66,6 +66,14 @@ def cmd_meta(args) -> int:
         if site in kept:
             print(f"{site} is kept aside: do not collect it", file=sys.stderr)
             return 1
+    for other_set in args.known_sites:
+        # Another labelled set's sites: the held-out set's must never reach training, and a new
+        # batch on new sites measures more of the web.
+        for other in (other_set / "raw").glob("*.meta.json"):
+            if json.loads(other.read_text()).get("domain") == site:
+                print(f"{site} is in {other_set} already ({other.name}): collect another site",
+                      file=sys.stderr)
+                return 1
     known = list((args.pages / "raw").glob("*.meta.json"))
     if args.kept_aside:  # the development pages beside KEPT_ASIDE_SITES.txt are collected already
         known += (Path(args.kept_aside).parent / "raw").glob("*.meta.json")
@@ -182,6 +190,8 @@ def main() -> int:
     meta.add_argument("--kind", choices=("spam", "clean"), required=True)
     meta.add_argument("--kept-aside", help="KEPT_ASIDE_SITES.txt: refuse its sites and the "
                       "URLs of the pages beside it")
+    meta.add_argument("--known-sites", type=Path, action="append", default=[], metavar="DIR",
+                      help="another labelled page set: refuse its sites (repeatable)")
     show = sub.add_parser("show")
     show.add_argument("pages", type=Path)
     show.add_argument("id")
