@@ -593,3 +593,17 @@ def test_the_page_words_are_read_the_same_whatever_the_hash_seed():
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_line_is_weighed_by_its_edges(stage):
+    # From a Malaysian news page (orientaldaily.com.my) and a Beijing-news mirror: a site's name,
+    # a related teaser cut short, a related headline listed with its date, a sentence.
+    page = ["东方日报", "非法赛车多次造成致命事故 林冠英批魏家祥对飙车党无作为...",
+            "- 李成钢:中美就一些议题取得初步共识2026-03-17",
+            "警方已传召参与集会的30人包括主办单位,以在明天及后天录取口供。"]
+    _, features, _ = stage.evidence(page, stage.normaliser.lines(page))
+    name, teaser, listed, sentence = features
+    assert "first:东" in name and "last:报" in name
+    assert "ends_ellipsis" in teaser and "first:非" not in teaser  # over EDGE_MAX_CHARS
+    assert "ends_date" in listed
+    assert not {"ends_ellipsis", "ends_date"} & set(sentence)

@@ -129,7 +129,9 @@ def test_template_lines_of_a_site_go_as_chrome_and_its_articles_stay(zhclean, tm
     assert result.exit_code == 0, result.stderr
     dropped_without = Counter(r["text"] for r in read_jsonl(without))
     dropped_with = Counter(r["text"] for r in read_jsonl(with_table))
-    assert dropped_without == {"热门推荐": len(STORIES)}
+    # Alone, the rules and the model find part of the template (热门推荐 by a pattern); the
+    # table finds all of it, on every record.
+    assert "热门推荐" in dropped_without and set(dropped_without) < set(HEADER + FOOTER)
     assert dropped_with == {line: len(STORIES) for line in HEADER + FOOTER}
     assert {r["reason"] for r in read_jsonl(with_table)} == {"boilerplate"}
     for record, story in zip(result.records, STORIES, strict=True):
@@ -194,9 +196,12 @@ def test_the_python_api_reads_the_table_as_the_command_line_does(zhclean, tmp_pa
     table = tmp_path / "templates.tsv"
     zhclean("templates", site_pages, "-o", table)
     cleaner = api.Cleaner(despam=api.DespamOptions(templates=str(table)))
+    without = tmp_path / "without.jsonl"
+    zhclean("run", site_pages, "--rejects", without)
     for record in read_jsonl(site_pages):
         assert {r["text"] for r in cleaner(record).rejects} == set(HEADER + FOOTER)
-        assert {r["text"] for r in api.Cleaner()(record).rejects} == {"热门推荐"}
+        assert {r["text"] for r in api.Cleaner()(record).rejects} == \
+            {r["text"] for r in read_jsonl(without) if r["id"] == record["id"]}
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,11 @@
 
 Every line gets named features that hold on any site: its shape (length, script shares, sentence
 punctuation, `key: value` fields, dates, URLs, phone numbers, rows of short words joined by `|` or
-spaces, the character pairs of a short line), its place relative to the article body (the run of
-sentence-like lines holding the most text) and the share of its words (pairs of Han characters)
-that the body uses too (a related headline or the site's name shares few), its repetition on the
-page and, given a template table, across the records of its site (templates.py), its neighbours,
+spaces, the character pairs of a short line, its first and last letters, a teaser's `...`, a
+trailing date), its place relative to the article body (the run of sentence-like lines holding
+the most text) and the share of its words (pairs of Han characters) that the body uses too (a
+related headline or the site's name shares few), its repetition on the page and, given a template
+table, across the records of its site (templates.py), its neighbours,
 and the hand-written rules' evidence (lexicon weights, boilerplate.txt matches by kind and how
 much of the line they cover, the page-zone rules), none of which decides alone. A multinomial
 logistic regression over the features (stage 1) gives each line the probability of each label.
@@ -51,6 +52,9 @@ _COUNTER = regex.compile(r"\(\d+\)|\d+\s?(?:次|人|条|赞|阅读|浏览|评论
 _SIGNALS = (("date", _DATE, "0"), ("time", _TIME, "0"), ("phone", _PHONE, "0"),
             ("counter", _COUNTER, "0"), ("url", _URL, "."), ("email", _EMAIL, "@"))
 _DIGITS = regex.compile(r"\d+")
+_ENDS_DATE = re.compile(r"\d{1,4}[-/.月]\d{1,2}日?\)?$")
+# Lines up to this long get their first and last letters as features (a site's name, a button).
+EDGE_MAX_CHARS = 20
 # Lines up to this long get their character pairs as features (chrome is short; paragraphs would
 # only add topic words).
 WORDS_MAX_CHARS = 40
@@ -62,7 +66,7 @@ PAGE_WORDS_CHARS = 500
 # one: each is also given crossed with the line's place (e.g. "after*len_le30").
 _BY_PLACE = ("len_le12", "len_le30", "len_ge80", "sentence_end", "clause_punct", "key_value",
              "date", "time", "short_word_row", "repeated", "bars", "url", "counter", "template",
-             "topic_none", "topic_half")
+             "topic_none", "topic_half", "ends_ellipsis", "ends_date")
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,16 @@ def shape_features(normalised: str, compact: str, masked_text: str) -> dict[str,
         f["sentence_end"] = 1.0
         if _SENTENCE_END.match(compact[-1:]) or compact.endswith(("…", "...", "\"", "”")):
             f["ends_sentence"] = 1.0
+    # A line's edges: how a site's name ends (网, 报), a teaser cut short (...), a headline
+    # listed with its date.
+    if n <= EDGE_MAX_CHARS:
+        f["first:" + masked_text[:1]] = 1.0
+        f["last:" + masked_text[-1:]] = 1.0
+    if n <= SHAPE_CHARS:  # the line's own end, not the cut's
+        if compact.endswith(("…", "...")):
+            f["ends_ellipsis"] = 1.0
+        if _ENDS_DATE.search(compact):
+            f["ends_date"] = 1.0
     if _CLAUSE.search(normalised):
         f["clause_punct"] = 1.0
     if bars := normalised.count("|"):
