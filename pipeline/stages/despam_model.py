@@ -123,7 +123,7 @@ def shape_features(normalised: str, compact: str, masked_text: str) -> dict[str,
     if n <= SHAPE_CHARS:  # the line's own end, not the cut's
         if compact.endswith(("…", "...")):
             f["ends_ellipsis"] = 1.0
-        if _ENDS_DATE.search(compact):
+        if f["digit"] and _ENDS_DATE.search(compact):  # no digit, no date: skip the search
             f["ends_date"] = 1.0
     if _CLAUSE.search(normalised):
         f["clause_punct"] = 1.0
