@@ -607,3 +607,17 @@ def test_a_line_is_weighed_by_its_edges(stage):
     assert "ends_ellipsis" in teaser and "first:非" not in teaser  # over EDGE_MAX_CHARS
     assert "ends_date" in listed
     assert not {"ends_ellipsis", "ends_date"} & set(sentence)
+
+
+def test_the_page_words_leave_out_the_spam_titles_the_rules_found(stage):
+    # A hijacked page: its spam header and link farm must not make the article read as spam.
+    page = [SPAM_HEADER, "", TITLE_TRAD, "", BODY_TRAD, "", LINK_FARM]
+    normalised = stage.normaliser.lines(page)
+    rules, _, words = stage.evidence(page, normalised)
+    assert [rules[i].reason for i in (0, 6)] == ["spam_title", "spam_title"]
+    assert "模型" in words and "注意" in words  # the article's
+    assert not {"无码", "精品", "免费"} & words  # the header's and the link farm's
+    whole = despam_model.page_words([despam.compact(line) for line in normalised])
+    assert {"无码", "精品"} <= whole
+    spam = despam_model.LABELS.index("spam_title")
+    assert stage.model.page_shares(words)[spam] < stage.model.page_shares(whole)[spam]

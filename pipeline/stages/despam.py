@@ -34,6 +34,8 @@ HINT_KINDS = ("hint", "channel")
 # What the rules decide about the line alone, so that the model neither weighs it nor reads it
 # as a neighbour (see model_inputs); the model_decides rules are the other decisions it leaves.
 CERTAIN = ("blank", "html", "mojibake", "rule_timeout")
+# The lines stage 0 does not read (stage_zero_words).
+NOT_READ = CERTAIN + ("spam_title",)
 # Zone rules that are evidence for the model, not decisions: a row of short words above the
 # article is as often the article's own (a byline, a download list) on sites the rules were not
 # written on. (A summary repeating the opening, or the title shown a third time, stays a rule:
@@ -377,7 +379,7 @@ class Despammer:
         rules, measures, page = self._ruled(lines, normalised, templates)
         if sum(rule.reason not in CERTAIN for rule in rules) >= self.t["model.min_lines"]:
             features = model_inputs(rules, self._features(lines, page, measures))
-            shares = self.model.page_shares(page_words(page.compact))
+            shares = self.model.page_shares(stage_zero_words(rules, page))
             probabilities = self.model.predict(features, shares)
             decisions = [self._weigh(rule, f, p, shares) if model_decides(rule, f) else rule
                          for rule, f, p in zip(rules, features, probabilities)]
@@ -401,7 +403,7 @@ class Despammer:
         """The rules' decision for every line, every line's features for the model and the
         page's words."""
         rules, measures, page = self._ruled(lines, normalised, templates)
-        return rules, self._features(lines, page, measures), page_words(page.compact)
+        return rules, self._features(lines, page, measures), stage_zero_words(rules, page)
 
     def _features(self, lines: list[str], page: Page, measures: list[LineEvidence]
                   ) -> list[dict[str, float]]:
@@ -837,6 +839,14 @@ def _item(op, av, sequence, char_set) -> frozenset[str] | None:
         low, _, sub = av
         return sequence(sub) if low >= 1 else None
     return None
+
+
+def stage_zero_words(rules: list[Decision], page: Page) -> frozenset[str]:
+    """What stage 0 reads of a page: the words of its opening once the lines the rules call
+    markup or spam titles are left out, so that the spam header of a hijacked page does not
+    decide how the short article under it reads (a doorway page still reads as one: its
+    prose is not a spam title)."""
+    return page_words([page.compact[r.index] for r in rules if r.reason not in NOT_READ])
 
 
 def model_inputs(rules: list[Decision], features: list[dict[str, float]]

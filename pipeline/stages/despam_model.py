@@ -10,12 +10,14 @@ table, across the records of its site (templates.py), its neighbours,
 and the hand-written rules' evidence (lexicon weights, boilerplate.txt matches by kind and how
 much of the line they cover, the page-zone rules), none of which decides alone. A multinomial
 logistic regression over the features (stage 1) gives each line the probability of each label.
-Another reads the page's words, the character pairs of its opening (stage 0), and gives the share
-of each label it expects on the page: a casino's doorway page reads like no news page, whatever
-its site. A second regression reads the stage-1 probabilities of the line, of its neighbours and
-their mean over the page, and stage 0's shares (stage 2), which smooths a decision over the lines
-around it and lets a page that is spam from top to bottom (a doorway page) go as a whole. The
-weights are data, rules/despam_model.tsv, written by tools/train_despam.py from labelled pages.
+Another reads the page's words, the character pairs of its opening but the lines the rules call
+markup or spam titles (stage 0), and gives the share of each label it expects on the page: a
+casino's doorway page reads like no news page, whatever its site, and a hijacked page's header
+does not make the article under it read as one. A second regression reads the stage-1
+probabilities of the line, of its neighbours and their mean over the page, and stage 0's shares
+(stage 2), which smooths a decision over the lines around it and lets a page that is spam from
+top to bottom (a doorway page) go as a whole. The weights are data, rules/despam_model.tsv,
+written by tools/train_despam.py from labelled pages.
 """
 from __future__ import annotations
 
