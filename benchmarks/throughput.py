@@ -35,7 +35,9 @@ It prints the corpus composition, then for each contender MB/s (of the corpus te
 for every contender; whole processes, start-up included, which weighs on a small --mb), the ratio
 to the shell, CPU seconds and peak RSS of its process tree; then `--jobs 1` as a share of the
 ceiling's speed, the seconds of each component, the 1 -> N jobs scaling, and whether --jobs N
-output and rejects are byte-identical to --jobs 1.
+output and rejects are byte-identical to --jobs 1. Start-up (rules, dictionaries and the despam
+model loaded before any record; a run on one record, best of the rounds too) is serial whatever
+--jobs says, so the scaling is also printed without it, and the scaling it allows on this corpus.
 
 With --memory-mb it also runs zhclean on a small and on a large corpus and prints both peaks. These
 two corpora do repeat the distinct records (fresh ids, streamed to the size): peak memory, all they
@@ -76,6 +78,7 @@ MB = 1 << 20
 SHELL = "shell: opencc -c t2s | python -m jieba -d ' '"
 NAIVE = "naive chain: json, opencc, rjieba per line"
 PER_LINE = "components, per line: json"
+STARTUP = "zhclean run on one record (start-up)"
 CEILING = "ceiling: components, per record: " + (
     "orjson" if importlib.util.find_spec("orjson") else "json (no orjson)")
 
@@ -431,10 +434,19 @@ def contenders(args, work: Path, jsonl: Path, text: Path, plan: Path) -> list[Co
     for jobs in job_counts(args):
         command = zhclean(jsonl, "--jobs", jobs, "--rejects", work / f"jobs{jobs}.rejects.jsonl")
         found.append(Contender(zhclean_name(jobs), command, work / f"jobs{jobs}.jsonl"))
+    found.append(Contender(STARTUP, zhclean(one_record(jsonl, work)), work / "one-record.out"))
     for name, flag, out in ((PER_LINE, "--components-alone", "per-line.jsonl"),
                             (CEILING, "--lean-components", "ceiling.jsonl")):
         found.append(Contender(name, me + [flag, str(jsonl), str(plan)], work / out))
     return found
+
+
+def one_record(jsonl: Path, work: Path) -> Path:
+    """A JSONL file of the corpus's first record (zhclean's start-up run)."""
+    path = work / "one-record.jsonl"
+    with open(jsonl, "rb") as corpus:
+        path.write_bytes(corpus.readline())
+    return path
 
 
 def best_of_rounds(args, work: Path, jsonl: Path, todo: list[Contender], plan: Path
@@ -467,6 +479,8 @@ def print_runs(args, runs: dict[str, Run], text_bytes: int) -> None:
           f"{'tree RSS':>10}{'tree PSS':>10}")
     shell = runs.get(SHELL)
     for r in runs.values():
+        if r.name == STARTUP:  # no corpus read: its MB/s would mean nothing (print_findings)
+            continue
         ratio = f"{shell.seconds / r.seconds:9.2f}" if shell else f"{'-':>9}"
         print(f"{r.name:48}{r.seconds:9.2f}{text_bytes / MB / r.seconds:8.2f}{ratio}{r.cpu:8.2f}"
               f"{r.max_rss_mb:8.0f}M{r.tree_rss_mb:9.0f}M{r.tree_pss_mb:9.0f}M")
@@ -485,6 +499,11 @@ def print_findings(args, runs: dict[str, Run], text_bytes: int, work: Path, plan
     if args.jobs == 1:
         return
     print(f"--jobs 1 -> --jobs {args.jobs}: {one.seconds / many.seconds:.2f}x")
+    start = runs[STARTUP].seconds
+    print(f"start-up (a run on one record): {start:.2f} s, serial at any --jobs; after it, "
+          f"--jobs 1 -> --jobs {args.jobs}: {(one.seconds - start) / (many.seconds - start):.2f}x; "
+          f"the rest scaled perfectly would give "
+          f"{one.seconds / (start + (one.seconds - start) / args.jobs):.2f}x")
     same = [(work / f"jobs{jobs}{kind}").read_bytes() for kind in (".jsonl", ".rejects.jsonl")
             for jobs in (1, args.jobs)]
     print(f"--jobs {args.jobs} byte-identical to --jobs 1: output {same[0] == same[1]}, "
