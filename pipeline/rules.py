@@ -117,7 +117,7 @@ def read_table(path: Path, min_fields: int = 1, max_fields: int | None = None,
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        fields = tuple(f for f in map(str.strip, line.split(sep)) if f) if sep else \
+        fields = tuple(filter(None, map(str.strip, line.split(sep)))) if sep else \
             tuple(line.split())
         row = RuleLine(path, lineno, fields)
         if len(fields) < min_fields or (max_fields is not None and len(fields) > max_fields):
