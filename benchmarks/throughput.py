@@ -434,7 +434,8 @@ def contenders(args, work: Path, jsonl: Path, text: Path, plan: Path) -> list[Co
     for jobs in job_counts(args):
         command = zhclean(jsonl, "--jobs", jobs, "--rejects", work / f"jobs{jobs}.rejects.jsonl")
         found.append(Contender(zhclean_name(jobs), command, work / f"jobs{jobs}.jsonl"))
-    found.append(Contender(STARTUP, zhclean(one_record(jsonl, work)), work / "one-record.out"))
+    if args.jobs > 1:  # only the scaling reads it (print_findings)
+        found.append(Contender(STARTUP, zhclean(one_record(jsonl, work)), work / "one-record.out"))
     for name, flag, out in ((PER_LINE, "--components-alone", "per-line.jsonl"),
                             (CEILING, "--lean-components", "ceiling.jsonl")):
         found.append(Contender(name, me + [flag, str(jsonl), str(plan)], work / out))
@@ -500,10 +501,12 @@ def print_findings(args, runs: dict[str, Run], text_bytes: int, work: Path, plan
         return
     print(f"--jobs 1 -> --jobs {args.jobs}: {one.seconds / many.seconds:.2f}x")
     start = runs[STARTUP].seconds
-    print(f"start-up (a run on one record): {start:.2f} s, serial at any --jobs; after it, "
-          f"--jobs 1 -> --jobs {args.jobs}: {(one.seconds - start) / (many.seconds - start):.2f}x; "
-          f"the rest scaled perfectly would give "
-          f"{one.seconds / (start + (one.seconds - start) / args.jobs):.2f}x")
+    if many.seconds > start:  # a corpus too small to time past start-up says nothing here
+        print(f"start-up (a run on one record): {start:.2f} s, serial at any --jobs; after it, "
+              f"--jobs 1 -> --jobs {args.jobs}: "
+              f"{(one.seconds - start) / (many.seconds - start):.2f}x; the rest scaled "
+              f"perfectly would give "
+              f"{one.seconds / (start + (one.seconds - start) / args.jobs):.2f}x")
     same = [(work / f"jobs{jobs}{kind}").read_bytes() for kind in (".jsonl", ".rejects.jsonl")
             for jobs in (1, args.jobs)]
     print(f"--jobs {args.jobs} byte-identical to --jobs 1: output {same[0] == same[1]}, "
