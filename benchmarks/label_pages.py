@@ -58,6 +58,12 @@ def page_lines(pages: Path, page_id: str) -> list[str]:
         return f.read().split("\n")
 
 
+def metas(pages: Path):
+    """Each raw/NNNN.meta.json of a labelled set, with what it holds."""
+    for path in sorted((pages / "raw").glob("*.meta.json")):
+        yield path, json.loads(path.read_text())
+
+
 def cmd_meta(args) -> int:
     site = site_of(args.url)
     if args.kept_aside:
@@ -69,17 +75,17 @@ def cmd_meta(args) -> int:
     for other_set in args.known_sites:
         # Another labelled set's sites: the held-out set's must never reach training, and a new
         # batch on new sites measures more of the web.
-        for other in (other_set / "raw").glob("*.meta.json"):
-            if json.loads(other.read_text()).get("domain") == site:
+        for other, other_meta in metas(other_set):
+            if other_meta.get("domain") == site:
                 print(f"{site} is in {other_set} already ({other.name}): collect another site",
                       file=sys.stderr)
                 return 1
-    known = list((args.pages / "raw").glob("*.meta.json"))
+    known = [args.pages]
     if args.kept_aside:  # the development pages beside KEPT_ASIDE_SITES.txt are collected already
-        known += (Path(args.kept_aside).parent / "raw").glob("*.meta.json")
-    for other in known:
+        known.append(Path(args.kept_aside).parent)
+    for other, other_meta in (found for pages in known for found in metas(pages)):
         if other != args.pages / "raw" / f"{args.id}.meta.json" and \
-                json.loads(other.read_text()).get("url") == args.url:
+                other_meta.get("url") == args.url:
             print(f"{args.url} is already collected as {other.name}", file=sys.stderr)
             return 1
     lines = page_lines(args.pages, args.id)
