@@ -3,7 +3,7 @@
     python benchmarks/eval_despam.py PAGES_DIR [PAGES_DIR ...] [--cross-validate K] [--titles FILE]
                                    [--convert] [--rules DIR] [--show N] [--split-by-site] [--missed]
                                    [--kept-folds F,F] [--no-templates] [--curve]
-                                   [--train-also DIR ...]
+                                   [--train-also DIR ...] [--lines-out FILE] [--compare FILE]
 
 --cross-validate K (the headline figure) splits the pages' sites into K folds; for each fold the
 line model is trained (tools/train_despam.py: weights and threshold) on the pages of the other
@@ -31,6 +31,14 @@ trained on more pages, which tells what more labelled data buys. --split-by-site
 two halves of the pages split by site (raw/NNNN.meta.json `domain`), to develop on one half
 and check on the other; --missed prints the noise lines kept, grouped by page.
 
+Every share comes with its 95 % interval by site: the scored sites drawn with replacement (a
+percentile bootstrap, a fixed seed), a site's lines together, since the question is how the
+figure would move on other sites. Two runs on the same pages are compared by --lines-out FILE
+(each scored line's label and whether it was dropped) and, in the second run, --compare FILE:
+the change of each share with its interval, both runs' lines of the same drawn sites (paired),
+so that a change smaller than its interval is told from one the sites drawn cannot explain.
+The headline set (all pages, cross-validated or not) is the one written and compared.
+
 Rules are written by reading what despam missed, so a figure on the pages read is a measure of
 fit. --kept-folds (default 3,4 of --cross-validate 5) names folds of sites kept from whoever
 writes rules: their figures are also printed on their own, and --missed lists the lines of the
@@ -43,10 +51,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from zhclean.readers import read_inputs
 from zhclean.records import Reject, new_record
@@ -60,6 +71,10 @@ import train_despam  # noqa: E402  (tools/ is scripts, not a package)
 NOISE = ("spam_title", "html", "boilerplate", "blank")
 # --curve: thresholds on p(content) at which the model alone is scored.
 CURVE_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+# The 95 % intervals: sites drawn with replacement this many times (a fixed seed: the same
+# intervals every run). A site's lines go together, as they would on a site nobody has seen.
+BOOTSTRAP_ROUNDS = 2000
+BOOTSTRAP_SEED = 2005
 
 
 def eval_stages(rules_dirs: tuple[str, ...], with_convert: bool) -> list:
@@ -132,12 +147,16 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
     for label in NOISE:
         n = total[label]
         if n:
+            low, high = site_interval(*site_counts(results, label)[:2])
             print(f"  {label:12} {n:5} lines  removed {removed[label] / n:7.2%}  "
-                  f"with the right reason {right[label] / n:7.2%}")
+                  f"with the right reason {right[label] / n:7.2%}  "
+                  f"(95 % by site: {low:.1%} to {high:.1%})")
     kept = total["content"] - removed["content"]
+    low, high = site_interval(*site_counts(results, "content")[:2])
     print(f"  {'content':12} {total['content']:5} lines  kept    "
           f"{kept / max(total['content'], 1):7.2%}  (text kept, copies of kept lines aside: "
-          f"{(kept + copies) / max(total['content'], 1):.2%})")
+          f"{(kept + copies) / max(total['content'], 1):.2%}; 95 % by site: {1 - high:.2%} to "
+          f"{1 - low:.2%})")
     print("pages whose content lost most:")
     for share, page, lost in sorted(losses, key=lambda x: x[0], reverse=True)[:show]:
         lines = ", ".join(f"{i}:{reason}" for i, reason in lost[:8])
@@ -149,6 +168,83 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
                 print(f"      {i}: {page.lines[i][:120]}")
     if missed:
         print_missed(results)
+
+
+def site_counts(results: list[PageResult], label: str,
+                before: dict[tuple[str, int], bool] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site: the lines of `label` dropped, all of them, and (with `before`, an earlier
+    run's lines by page and line) those the earlier run dropped."""
+    dropped, total, dropped_before = Counter(), Counter(), Counter()
+    for page in results:
+        for i, line_label in enumerate(page.labels):
+            if line_label == label:
+                total[page.site] += 1
+                dropped[page.site] += i in page.dropped
+                if before is not None:
+                    dropped_before[page.site] += before[page.name, i]
+    sites = sorted(total)
+    return tuple(np.array([c[site] for site in sites], dtype=float)
+                 for c in (dropped, total, dropped_before))
+
+
+def site_weights(sites: int) -> np.ndarray:
+    """How many times each site is drawn, in each round of the bootstrap."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    return rng.multinomial(sites, np.full(sites, 1 / sites), size=BOOTSTRAP_ROUNDS)
+
+
+def site_interval(dropped: np.ndarray, total: np.ndarray) -> tuple[float, float]:
+    """The 95 % interval of the share dropped when other sites are drawn (percentile bootstrap
+    over sites)."""
+    if not len(total):
+        return 0.0, 0.0
+    w = site_weights(len(total))
+    shares = (w @ dropped) / np.maximum(w @ total, 1)
+    low, high = np.percentile(shares, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def save_lines(path: Path, results: list[PageResult]) -> None:
+    """Every scored line's label and whether it was dropped, for a later --compare."""
+    twice = [name for name, n in Counter(page.name for page in results).items() if n > 1]
+    if twice:  # a line is known by its page's name
+        sys.exit(f"--lines-out: pages of the same name in two folders: {', '.join(twice[:5])}")
+    with open(path, "w", encoding="utf-8") as out:
+        for page in results:
+            for i, label in enumerate(page.labels):
+                out.write(json.dumps({"page": page.name, "site": page.site, "line": i,
+                                      "label": label, "dropped": i in page.dropped}) + "\n")
+
+
+def compare(path: Path, results: list[PageResult]) -> None:
+    """The change in each share against an earlier run's --lines-out on the same pages, with its
+    95 % interval: the same sites drawn for both runs (a paired bootstrap), so that the noise of
+    which sites were labelled cancels and what is left is the change's own."""
+    before = {}
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            before[row["page"], row["line"]] = row["dropped"]
+    missing = sum((page.name, i) not in before for page in results
+                  for i in range(len(page.labels)))
+    if missing:
+        sys.exit(f"--compare {path}: {missing} lines scored here are not in it (other pages?)")
+    print(f"against {path} (the same lines; 95 % intervals by site, paired):")
+    for label in (*NOISE[:3], "content"):
+        dropped, total, dropped_before = site_counts(results, label, before)
+        if not total.sum():
+            continue
+        w = site_weights(len(total))
+        change = (w @ dropped - w @ dropped_before) / np.maximum(w @ total, 1)
+        low, high = np.percentile(change, [2.5, 97.5])
+        now, then = dropped.sum() / total.sum(), dropped_before.sum() / total.sum()
+        what = "removed"
+        if label == "content":  # the share kept, and its change
+            what, now, then, low, high = "kept", 1 - now, 1 - then, 0.0 - high, 0.0 - low
+        print(f"  {label:12} {int(total.sum()):5} lines  {what} {then:7.2%} -> {now:7.2%}  "
+              f"change {100 * (now - then):+.2f} points (95 %: {100 * low:+.2f} to "
+              f"{100 * high:+.2f})")
 
 
 def letters(text: str) -> str:
@@ -179,7 +275,8 @@ def load_with_templates(dirs: list[Path], stages: list, with_templates: bool) ->
 
 
 def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: bool,
-                   missed: bool, with_templates: bool, curve: bool = False) -> None:
+                   missed: bool, with_templates: bool, curve: bool = False
+                   ) -> list[PageResult]:
     pages = load_with_templates(dirs, stages, with_templates)
     results = [r for pages in dirs for label_path in sorted((pages / "labels").glob("*.jsonl"))
                if (r := evaluate_page(pages, label_path, stages))]
@@ -193,6 +290,7 @@ def evaluate_pages(dirs: list[Path], stages: list, show: int, split_by_site: boo
     if curve:
         print()
         print_curve("", model_scores(stages[-1][1].model, pages))
+    return results
 
 
 @dataclass
@@ -236,10 +334,12 @@ def print_curve(title: str, scored: list[Scored]) -> None:
 
 def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed: bool,
                    with_templates: bool, kept_folds: frozenset[int] = frozenset(),
-                   curve: bool = False, train_also: tuple[Path, ...] = ()) -> None:
+                   curve: bool = False, train_also: tuple[Path, ...] = ()
+                   ) -> list[PageResult]:
     """Each fold's pages scored by a model trained on the other folds' sites only (and on the
     pages of `train_also` whose sites are not in the fold, never scored); the sites of
-    `kept_folds` (kept from whoever writes rules) also on their own."""
+    `kept_folds` (kept from whoever writes rules) also on their own. Returns every page's
+    result."""
     despam = stages[-1][1]
     pages = load_with_templates([*dirs, *train_also], stages, with_templates)
     training_only = {d.name for d in train_also}
@@ -289,6 +389,7 @@ def cross_validate(dirs: list[Path], stages: list, folds: int, show: int, missed
             print()
             print_curve("cross-validated by site, the sites of the folds kept from the rules: ",
                         [s for s in scored if train_despam.fold_of(s.site, folds) in kept_folds])
+    return every
 
 
 def kept_folds(parser: argparse.ArgumentParser, value: str | None, folds: int) -> frozenset[int]:
@@ -357,6 +458,11 @@ def main() -> None:
     parser.add_argument("--train-also", type=Path, action="append", default=[], metavar="DIR",
                         help="with --cross-validate: labelled pages added to every fold's "
                              "training, never scored (repeatable)")
+    parser.add_argument("--lines-out", type=Path, metavar="FILE",
+                        help="write every scored line's label and fate (JSONL), for --compare")
+    parser.add_argument("--compare", type=Path, metavar="FILE",
+                        help="the change against an earlier --lines-out of the same pages, "
+                             "with 95 %% intervals by site")
     args = parser.parse_args()
     stages = eval_stages(tuple(args.rules), args.convert)
     print(f"despam {'after convert' if args.convert else 'on raw text'}")
@@ -368,11 +474,17 @@ def main() -> None:
         parser.error("--train-also: a folder named like one of the scored ones")
     if args.cross_validate:
         kept = kept_folds(parser, args.kept_folds, args.cross_validate)
-        cross_validate(args.pages, stages, args.cross_validate, args.show, args.missed,
-                       args.templates, kept, args.curve, tuple(args.train_also))
+        results = cross_validate(args.pages, stages, args.cross_validate, args.show,
+                                 args.missed, args.templates, kept, args.curve,
+                                 tuple(args.train_also))
     else:
-        evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed,
-                       args.templates, args.curve)
+        results = evaluate_pages(args.pages, stages, args.show, args.split_by_site, args.missed,
+                                 args.templates, args.curve)
+    if args.lines_out:
+        save_lines(args.lines_out, results)
+    if args.compare:
+        print()
+        compare(args.compare, results)
     if args.titles:
         evaluate_titles(args.titles, stages, args.show)
     for path in args.articles:
