@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 from collections import Counter
@@ -144,15 +145,16 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
             losses.append((len(lost) / page.labels.count("content"), page, lost))
     sites = len({page.site for page in results})
     print(f"{title}pages: {len(results)} from {sites} sites, lines: {sum(total.values())}")
+    by_site = site_counts(results)
     for label in NOISE:
         n = total[label]
         if n:
-            low, high = site_interval(*site_counts(results, label)[:2])
+            low, high = site_interval(*by_site[label][:2])
             print(f"  {label:12} {n:5} lines  removed {removed[label] / n:7.2%}  "
                   f"with the right reason {right[label] / n:7.2%}  "
                   f"(95 % by site: {low:.1%} to {high:.1%})")
     kept = total["content"] - removed["content"]
-    low, high = site_interval(*site_counts(results, "content")[:2])
+    low, high = site_interval(*by_site["content"][:2])
     print(f"  {'content':12} {total['content']:5} lines  kept    "
           f"{kept / max(total['content'], 1):7.2%}  (text kept, copies of kept lines aside: "
           f"{(kept + copies) / max(total['content'], 1):.2%}; 95 % by site: {1 - high:.2%} to "
@@ -170,24 +172,26 @@ def report(title: str, results: list[PageResult], show: int, missed: bool) -> No
         print_missed(results)
 
 
-def site_counts(results: list[PageResult], label: str,
-                before: dict[tuple[str, int], bool] | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per site: the lines of `label` dropped, all of them, and (with `before`, an earlier
-    run's lines by page and line) those the earlier run dropped."""
+def site_counts(results: list[PageResult], before: dict[tuple[str, int], bool] | None = None
+                ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per label, per site of that label's lines: the lines dropped, all of them, and (with
+    `before`, an earlier run's lines by page and line) those the earlier run dropped."""
     dropped, total, dropped_before = Counter(), Counter(), Counter()
     for page in results:
-        for i, line_label in enumerate(page.labels):
-            if line_label == label:
-                total[page.site] += 1
-                dropped[page.site] += i in page.dropped
-                if before is not None:
-                    dropped_before[page.site] += before[page.name, i]
-    sites = sorted(total)
-    return tuple(np.array([c[site] for site in sites], dtype=float)
-                 for c in (dropped, total, dropped_before))
+        for i, label in enumerate(page.labels):
+            total[label, page.site] += 1
+            dropped[label, page.site] += i in page.dropped
+            if before is not None:
+                dropped_before[label, page.site] += before[page.name, i]
+    out = {}
+    for label in {label for label, _ in total}:
+        keys = sorted(key for key in total if key[0] == label)
+        out[label] = tuple(np.array([c[key] for key in keys], dtype=float)
+                           for c in (dropped, total, dropped_before))
+    return out
 
 
+@functools.cache  # the same draws for every label and every report of a run
 def site_weights(sites: int) -> np.ndarray:
     """How many times each site is drawn, in each round of the bootstrap."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
@@ -213,8 +217,8 @@ def save_lines(path: Path, results: list[PageResult]) -> None:
     with open(path, "w", encoding="utf-8") as out:
         for page in results:
             for i, label in enumerate(page.labels):
-                out.write(json.dumps({"page": page.name, "site": page.site, "line": i,
-                                      "label": label, "dropped": i in page.dropped}) + "\n")
+                out.write(json.dumps({"page": page.name, "line": i, "label": label,
+                                      "dropped": i in page.dropped}) + "\n")
 
 
 def compare(path: Path, results: list[PageResult]) -> None:
@@ -231,10 +235,11 @@ def compare(path: Path, results: list[PageResult]) -> None:
     if missing:
         sys.exit(f"--compare {path}: {missing} lines scored here are not in it (other pages?)")
     print(f"against {path} (the same lines; 95 % intervals by site, paired):")
+    by_site = site_counts(results, before)
     for label in (*NOISE[:3], "content"):
-        dropped, total, dropped_before = site_counts(results, label, before)
-        if not total.sum():
+        if label not in by_site:
             continue
+        dropped, total, dropped_before = by_site[label]
         w = site_weights(len(total))
         change = (w @ dropped - w @ dropped_before) / np.maximum(w @ total, 1)
         low, high = np.percentile(change, [2.5, 97.5])
